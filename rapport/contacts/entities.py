@@ -1,0 +1,200 @@
+"""Entity-kit declarations for people and companies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from rapport.contacts import services
+from rapport.contacts.models import Company, EmailAddress, Person, PhoneNumber
+from rapport.core import permissions
+from rapport.core.registry import Column, Entity, register
+from rapport.core.text import digits, fold
+
+
+@register
+class PersonEntity(Entity):
+    key = "person"
+    model = Person
+    verbose_name = _("person")
+    verbose_name_plural = _("people")
+    url_base = "people"
+    icon = "user"
+    nav_group = "contacts"
+    columns = [
+        Column("name", _("Name"), order="name"),
+        Column("company", _("Company"), order="company"),
+        Column("email", _("Email"), order="email"),
+        Column("phone", _("Phone")),
+        Column("job_title", _("Job title")),
+        Column("tags", _("Tags")),
+        Column("owner", _("Owner"), order="owner"),
+        Column("team", _("Team")),
+        Column("birthday", _("Birthday"), order="birthday", personal=True),
+        Column("created_at", _("Created"), order="created_at"),
+        Column("updated_at", _("Updated"), order="updated_at"),
+    ]
+    default_columns = ["name", "company", "email", "phone", "owner", "created_at"]
+    orderings = {
+        "name": ["sort_key", "id"],
+        "email": ["primary_email", "id"],
+        "company": ["company__sort_key", "id"],
+        "owner": ["owner__username", "id"],
+        "birthday": ["birthday", "id"],
+        "created_at": ["created_at", "id"],
+        "updated_at": ["updated_at", "id"],
+    }
+    default_ordering = "name"
+    personal_fields = frozenset(services.PERSON_PERSONAL)
+    create_service = staticmethod(services.person_create)
+    update_service = staticmethod(services.person_update)
+
+    @classmethod
+    def list_queryset(cls, qs: QuerySet) -> QuerySet:
+        return qs.select_related("owner", "team", "company").prefetch_related("tags")
+
+    @classmethod
+    def detail_queryset(cls, qs: QuerySet) -> QuerySet:
+        return qs.select_related("owner", "team", "company", "created_by", "updated_by").prefetch_related(
+            "tags", "groups",
+            Prefetch("emails", queryset=EmailAddress.objects.order_by("position", "id")),
+            Prefetch("phones", queryset=PhoneNumber.objects.order_by("position", "id")),
+        )
+
+    @classmethod
+    def search_document(cls, obj: Person) -> dict[str, str]:
+        emails = [e.address for e in obj.emails.all()]
+        numbers = [p.number for p in obj.phones.all()]
+        company = obj.company.name if obj.company_id and obj.company else ""
+        subtitle = " · ".join(x for x in [company, obj.primary_email] if x)
+        text = " ".join(
+            [obj.full_name, fold(obj.full_name), company, fold(company)]
+            + emails
+            + [digits(n) for n in numbers]
+            + [digits(n)[-9:] for n in numbers]
+        )
+        return {"title": obj.full_name or obj.primary_email, "subtitle": subtitle, "text": text}
+
+    @classmethod
+    def serialize(cls, obj: Person, user) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": obj.pk,
+            "prefix": obj.prefix,
+            "first_name": obj.first_name,
+            "middle_name": obj.middle_name,
+            "last_name": obj.last_name,
+            "suffix": obj.suffix,
+            "emails": [
+                {"address": e.address, "label": e.label, "primary": e.primary}
+                for e in obj.emails.all()
+            ],
+            "phones": [{"number": p.number, "label": p.label} for p in obj.phones.all()],
+            "company": obj.company_id,
+            "job_title": obj.job_title,
+            "addresses": obj.addresses,
+            "websites": obj.websites,
+            "social_profiles": obj.social_profiles,
+            "language": obj.language,
+            "time_zone": obj.time_zone,
+            "source": obj.source,
+            "notes": obj.notes,
+            "tags": sorted(t.name for t in obj.tags.all()),
+            "groups": sorted(g.name for g in obj.groups.all()),
+            "custom_fields": obj.custom_fields,
+            "owner": obj.owner_id,
+            "team": obj.team_id,
+            "version": obj.version,
+            "created_at": obj.created_at,
+            "updated_at": obj.updated_at,
+            "deleted_at": obj.deleted_at,
+        }
+        if permissions.has_field_permission(user, permissions.PERSONAL_DATA):
+            data.update(
+                birthday=obj.birthday, gender=obj.gender, family_status=obj.family_status,
+                income_band=obj.income_band,
+            )
+        return data
+
+
+@register
+class CompanyEntity(Entity):
+    key = "company"
+    model = Company
+    verbose_name = _("company")
+    verbose_name_plural = _("companies")
+    url_base = "companies"
+    icon = "building"
+    nav_group = "contacts"
+    columns = [
+        Column("name", _("Name"), order="name"),
+        Column("domain", _("Domain"), order="domain"),
+        Column("industry", _("Industry"), order="industry"),
+        Column("size", _("Size")),
+        Column("phone", _("Phone")),
+        Column("tags", _("Tags")),
+        Column("owner", _("Owner"), order="owner"),
+        Column("team", _("Team")),
+        Column("created_at", _("Created"), order="created_at"),
+        Column("updated_at", _("Updated"), order="updated_at"),
+    ]
+    default_columns = ["name", "domain", "industry", "size", "owner", "created_at"]
+    orderings = {
+        "name": ["sort_key", "id"],
+        "domain": ["primary_domain", "id"],
+        "industry": ["industry", "id"],
+        "owner": ["owner__username", "id"],
+        "created_at": ["created_at", "id"],
+        "updated_at": ["updated_at", "id"],
+    }
+    default_ordering = "name"
+    create_service = staticmethod(services.company_create)
+    update_service = staticmethod(services.company_update)
+
+    @classmethod
+    def list_queryset(cls, qs: QuerySet) -> QuerySet:
+        return qs.select_related("owner", "team").prefetch_related("tags", "phones")
+
+    @classmethod
+    def detail_queryset(cls, qs: QuerySet) -> QuerySet:
+        return qs.select_related("owner", "team", "parent", "created_by", "updated_by").prefetch_related(
+            "tags", "phones"
+        )
+
+    @classmethod
+    def search_document(cls, obj: Company) -> dict[str, str]:
+        numbers = [p.number for p in obj.phones.all()]
+        text = " ".join(
+            [obj.name, fold(obj.name), obj.legal_name, fold(obj.legal_name)]
+            + list(obj.domains or [])
+            + [digits(n) for n in numbers]
+        )
+        return {"title": obj.name, "subtitle": obj.primary_domain or obj.industry, "text": text}
+
+    @classmethod
+    def serialize(cls, obj: Company, user) -> dict[str, Any]:
+        return {
+            "id": obj.pk,
+            "name": obj.name,
+            "legal_name": obj.legal_name,
+            "registration_id": obj.registration_id,
+            "vat_id": obj.vat_id,
+            "domains": obj.domains,
+            "industry": obj.industry,
+            "size": obj.size,
+            "annual_revenue": obj.annual_revenue,
+            "revenue_currency": obj.revenue_currency,
+            "addresses": obj.addresses,
+            "websites": obj.websites,
+            "phones": [{"number": p.number, "label": p.label} for p in obj.phones.all()],
+            "parent": obj.parent_id,
+            "tags": sorted(t.name for t in obj.tags.all()),
+            "custom_fields": obj.custom_fields,
+            "owner": obj.owner_id,
+            "team": obj.team_id,
+            "version": obj.version,
+            "created_at": obj.created_at,
+            "updated_at": obj.updated_at,
+            "deleted_at": obj.deleted_at,
+        }

@@ -1,0 +1,1 @@
+"""System checks `rapport check` adds to Django's."""

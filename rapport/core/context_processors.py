@@ -1,0 +1,5 @@
+"""Template context every page needs."""
+
+
+def rapport(request):
+    return {}

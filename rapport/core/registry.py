@@ -1,0 +1,110 @@
+"""The entity kit's declaration and registry.
+
+One `Entity` subclass per model declares everything the kit needs to give that
+model a list, detail, forms, API CRUD, search entry, exports and audit. Views,
+API routers, search and the test mixins read only this declaration, so a new
+entity gets them all by registering.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from django.db.models import Model, QuerySet
+
+
+@dataclass(frozen=True)
+class Column:
+    """A list column: `key` names it in URLs and saved views; `order` is the ordering key
+    (from `Entity.orderings`) clicking its header uses, if any."""
+
+    key: str
+    label: Any
+    order: str | None = None
+    personal: bool = False
+
+
+@dataclass
+class Entity:
+    """Declaration of one entity. Subclass, fill in the class attributes, then `register`."""
+
+    key: ClassVar[str]  # registry key: "person"; audit object_type; API resource name source
+    model: ClassVar[type[Model]]
+    verbose_name: ClassVar[Any]
+    verbose_name_plural: ClassVar[Any]
+    url_base: ClassVar[str]  # "people": UI at /people/, API at /api/v1/people
+    icon: ClassVar[str] = "circle"
+    nav_group: ClassVar[str] = "contacts"  # DESIGN.md §1 block the navigation puts it under
+
+    filterset_class: ClassVar[type | None] = None  # django-filter FilterSet for UI, API, export
+    form_class: ClassVar[type | None] = None
+    columns: ClassVar[list[Column]] = []
+    default_columns: ClassVar[list[str]] = []
+    # ordering key -> model fields; each list ends with "id" so keyset pages are total
+    orderings: ClassVar[dict[str, list[str]]] = {}
+    default_ordering: ClassVar[str] = "-created_at"
+    personal_fields: ClassVar[frozenset[str]] = frozenset()
+    audited_fields: ClassVar[list[str]] = []
+    detail_template: ClassVar[str | None] = None
+    list_row_template: ClassVar[str | None] = None
+
+    # Services: callables with keyword-only arguments.
+    # create(*, actor, data) -> obj; update(*, actor, obj, data, expected_version) -> obj
+    create_service: ClassVar[Callable[..., Model] | None] = None
+    update_service: ClassVar[Callable[..., Model] | None] = None
+
+    # --- hooks an entity overrides -------------------------------------------------
+    @classmethod
+    def list_queryset(cls, qs: QuerySet) -> QuerySet:
+        """Joins and prefetches a list page needs (no N+1)."""
+        return qs.select_related("owner", "team")
+
+    @classmethod
+    def detail_queryset(cls, qs: QuerySet) -> QuerySet:
+        return cls.list_queryset(qs)
+
+    @classmethod
+    def search_document(cls, obj: Model) -> dict[str, str]:
+        """Text the global search indexes: {"title", "subtitle", "text"} (text: everything
+        matchable: names, emails, phone digits, domains)."""
+        return {"title": str(obj), "subtitle": "", "text": str(obj)}
+
+    @classmethod
+    def serialize(cls, obj: Model, user) -> dict[str, Any]:
+        """The API/export representation; personal fields left out unless permitted."""
+        raise TypeError(f"entity {cls.key!r} must define serialize()")
+
+    @classmethod
+    def get_absolute_url(cls, obj: Model) -> str:
+        from django.urls import reverse
+
+        return reverse(f"{cls.url_base}:detail", args=[obj.pk])
+
+
+@dataclass
+class Registry:
+    entities: dict[str, type[Entity]] = field(default_factory=dict)
+
+    def register(self, entity: type[Entity]) -> type[Entity]:
+        if entity.key in self.entities:
+            raise ValueError(f"entity {entity.key!r} registered twice")
+        self.entities[entity.key] = entity
+        return entity
+
+    def get(self, key: str) -> type[Entity] | None:
+        return self.entities.get(key)
+
+    def for_model(self, model: type[Model]) -> type[Entity] | None:
+        for entity in self.entities.values():
+            if entity.model is model:
+                return entity
+        return None
+
+    def __iter__(self) -> Iterator[type[Entity]]:
+        return iter(self.entities.values())
+
+
+registry = Registry()
+register = registry.register

@@ -1,0 +1,161 @@
+"""Generic write steps every entity service is built from.
+
+Entity services (`person_create`, `company_update` …) validate their own data and
+then call these helpers, so versioning, trash, restore and audit behave the same
+for every entity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Model
+from django.utils import timezone
+
+from rapport.core import audit, permissions
+from rapport.core.exceptions import ConflictError, FieldPermissionDenied, PermissionDenied
+from rapport.core.models import Tag
+
+
+def check_version(obj, expected_version: int | None) -> None:
+    """Refuse a write based on an older read; None means the caller has no version to check."""
+    if expected_version is not None and int(expected_version) != obj.version:
+        raise ConflictError(current_version=obj.version, expected_version=int(expected_version), current=obj)
+
+
+def lock_for_update(model, pk: int):
+    """Re-read a row under a write lock (SELECT FOR UPDATE on PostgreSQL; SQLite's
+    IMMEDIATE transactions already serialise writers)."""
+    return model.all_objects.select_for_update().get(pk=pk)
+
+
+def stamp(obj, *, actor, creating: bool) -> None:
+    now = timezone.now()
+    obj.updated_at = now
+    obj.updated_by = actor if getattr(actor, "pk", None) else None
+    if creating:
+        obj.created_at = now
+        obj.created_by = obj.updated_by
+        obj.version = 1
+    else:
+        obj.version = obj.version + 1
+
+
+def apply_ownership(obj, *, actor, owner=None, team=None, creating: bool) -> None:
+    """Owner defaults to the actor and team to the actor's primary team; setting either
+    to something else needs the assign permission."""
+    entity = obj.entity_key()
+    if creating:
+        default_owner = actor if getattr(actor, "pk", None) else None
+        default_team_id = getattr(actor, "primary_team_id", None)
+        wants_owner = owner if owner is not None else default_owner
+        wants_team_id = team.pk if team is not None else default_team_id
+        if (wants_owner is not None and wants_owner != default_owner) or (
+            wants_team_id != default_team_id
+        ):
+            if not permissions.can(actor, entity, "assign"):
+                field = "owner" if wants_owner != default_owner else "team"
+                raise FieldPermissionDenied(field, "You may not assign records to others.")
+        obj.owner = wants_owner
+        obj.team_id = wants_team_id
+        return
+    for field, value in (("owner", owner), ("team", team)):
+        if value is None:
+            continue
+        if getattr(obj, f"{field}_id") != value.pk:
+            if not permissions.allows(actor, entity, "assign", obj):
+                raise FieldPermissionDenied(field, "You may not reassign this record.")
+            setattr(obj, field, value)
+
+
+def require(actor, action: str, obj) -> None:
+    """Raise PermissionDenied (audited) unless the actor may do `action` on this object."""
+    if not permissions.allows(actor, obj.entity_key(), action, obj):
+        audit.record(audit.Action.DENIED, actor=actor, obj=obj, extra={"action": action})
+        raise PermissionDenied(action)
+
+
+def require_add(actor, entity: str) -> None:
+    if not permissions.can(actor, entity, "add"):
+        audit.record(audit.Action.DENIED, actor=actor, object_type=entity, extra={"action": "add"})
+        raise PermissionDenied("add")
+
+
+def tags_from_names(names: Iterable[str]) -> list[Tag]:
+    """Tags by case-insensitive name, created when new."""
+    result: list[Tag] = []
+    seen: set[str] = set()
+    for raw in names:
+        name = " ".join(str(raw).split())[:60]
+        if not name or name.lower() in seen:
+            continue
+        seen.add(name.lower())
+        tag = Tag.objects.filter(name__iexact=name).first()
+        if tag is None:
+            tag = Tag.objects.create(name=name)
+        result.append(tag)
+    return result
+
+
+@transaction.atomic
+def trash(*, actor, obj, expected_version: int | None = None) -> None:
+    """Move a record to the trash; its links stay so restore brings everything back."""
+    obj = lock_for_update(type(obj), obj.pk)
+    if obj.deleted_at is not None:
+        return
+    require(actor, "delete", obj)
+    check_version(obj, expected_version)
+    obj.deleted_at = timezone.now()
+    obj.deleted_by = actor if getattr(actor, "pk", None) else None
+    stamp(obj, actor=actor, creating=False)
+    obj.save(update_fields=["deleted_at", "deleted_by", "updated_at", "updated_by", "version"])
+    audit.record(audit.Action.DELETE, actor=actor, obj=obj)
+    _reindex(obj)
+
+
+@transaction.atomic
+def restore(*, actor, obj) -> Model:
+    """Bring a record back from the trash with all its links."""
+    obj = lock_for_update(type(obj), obj.pk)
+    if obj.deleted_at is None:
+        return obj
+    require(actor, "delete", obj)
+    obj.deleted_at = None
+    obj.deleted_by = None
+    stamp(obj, actor=actor, creating=False)
+    obj.save(update_fields=["deleted_at", "deleted_by", "updated_at", "updated_by", "version"])
+    audit.record(audit.Action.RESTORE, actor=actor, obj=obj)
+    _reindex(obj)
+    return obj
+
+
+def bulk_trash(*, actor, objects: Sequence[Model]) -> int:
+    """Trash many records the actor may delete; returns how many moved."""
+    count = 0
+    for obj in objects:
+        try:
+            trash(actor=actor, obj=obj)
+            count += 1
+        except PermissionDenied:
+            continue
+    return count
+
+
+def _reindex(obj) -> None:
+    from rapport.core import search
+
+    transaction.on_commit(lambda: search.index_object(obj))
+
+
+def reindex_on_commit(obj) -> None:
+    _reindex(obj)
+
+
+def bump_version(model, pk: int) -> None:
+    model.all_objects.filter(pk=pk).update(version=F("version") + 1, updated_at=timezone.now())
+
+
+def snapshot(obj, fields: Iterable[str]) -> dict[str, Any]:
+    return {name: audit.jsonable(getattr(obj, name)) for name in fields}

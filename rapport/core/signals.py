@@ -1,0 +1,1 @@
+"""Login, logout and failed-login audit rows (authentication events only)."""

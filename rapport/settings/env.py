@@ -1,0 +1,57 @@
+"""Typed readers for the environment that fail loudly on bad values."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+
+def env_str(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return default if value in (None, "") else value
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value in (None, ""):
+        return default
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}")
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = os.environ.get(name)
+    if value in (None, ""):
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def data_dir() -> Path:
+    """The embedded-mode data directory (SQLite file, uploads, generated secret)."""
+    path = Path(env_str("RAPPORT_DATA_DIR", "var")).resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "media").mkdir(exist_ok=True)
+    return path
+
+
+def secret_key(directory: Path, *, generate: bool) -> str:
+    """RAPPORT_SECRET_KEY wins; otherwise a key generated once into the data dir."""
+    explicit = env_str("RAPPORT_SECRET_KEY")
+    if explicit:
+        return explicit
+    if not generate:
+        raise ImproperlyConfigured(
+            "RAPPORT_SECRET_KEY is not set: production settings refuse to start without it."
+        )
+    key_file = directory / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
