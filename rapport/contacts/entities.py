@@ -8,6 +8,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from rapport.contacts import services
+from rapport.contacts.filters import CompanyFilterSet, PersonFilterSet
 from rapport.contacts.models import Company, EmailAddress, Person, PhoneNumber
 from rapport.core import permissions
 from rapport.core.registry import Column, Entity, register
@@ -23,6 +24,7 @@ class PersonEntity(Entity):
     url_base = "people"
     icon = "user"
     nav_group = "contacts"
+    filterset_class = PersonFilterSet
     columns = [
         Column("name", _("Name"), order="name"),
         Column("company", _("Company"), order="company"),
@@ -127,6 +129,7 @@ class CompanyEntity(Entity):
     url_base = "companies"
     icon = "building"
     nav_group = "contacts"
+    filterset_class = CompanyFilterSet
     columns = [
         Column("name", _("Name"), order="name"),
         Column("domain", _("Domain"), order="domain"),

@@ -1,0 +1,65 @@
+"""Filters for people and companies: the vocabulary of UI lists, API lists and exports."""
+
+from __future__ import annotations
+
+import django_filters
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from rapport.contacts.models import Company, Person
+from rapport.core.filters import EntityFilterSet
+from rapport.core.text import digits
+
+
+class PersonFilterSet(EntityFilterSet):
+    entity_key = "person"
+
+    company = django_filters.CharFilter(method="filter_company", label=_("Company"))
+    email = django_filters.CharFilter(method="filter_email", label=_("Email"))
+    phone = django_filters.CharFilter(method="filter_phone", label=_("Phone"))
+    group = django_filters.CharFilter(method="filter_group", label=_("Group"))
+    source = django_filters.CharFilter(field_name="source", lookup_expr="iexact", label=_("Source"))
+    language = django_filters.CharFilter(field_name="language", label=_("Language"))
+
+    class Meta:
+        model = Person
+        fields: list[str] = []
+
+    def filter_company(self, qs, name, value):
+        ids = []
+        for item in self._values("company"):
+            if not item.isdigit():
+                raise ValidationError({"company": [_("Use a company id.")]})
+            ids.append(int(item))
+        return qs.filter(pk__in=Person.all_objects.filter(employments__company_id__in=ids).values("pk"))
+
+    def filter_email(self, qs, name, value):
+        return qs.filter(pk__in=Person.all_objects.filter(emails__normalized=value.strip().lower()).values("pk"))
+
+    def filter_phone(self, qs, name, value):
+        tail = digits(value)
+        if len(tail) < 4:
+            raise ValidationError({"phone": [_("Enter at least four digits.")]})
+        return qs.filter(pk__in=Person.all_objects.filter(phones__number__endswith=tail[-9:]).values("pk"))
+
+    def filter_group(self, qs, name, value):
+        return qs.filter(pk__in=Person.all_objects.filter(groups__name__iexact=value).values("pk"))
+
+
+class CompanyFilterSet(EntityFilterSet):
+    entity_key = "company"
+
+    domain = django_filters.CharFilter(method="filter_domain", label=_("Domain"))
+    industry = django_filters.CharFilter(field_name="industry", lookup_expr="iexact", label=_("Industry"))
+    size = django_filters.MultipleChoiceFilter(choices=Company.Size.choices, label=_("Size"))
+    parent = django_filters.NumberFilter(field_name="parent_id", label=_("Parent company"))
+
+    class Meta:
+        model = Company
+        fields: list[str] = []
+
+    def filter_domain(self, qs, name, value):
+        from rapport.contacts.services import normalize_domain
+
+        domain = normalize_domain(value)
+        return qs.filter(primary_domain=domain) | qs.filter(domains__icontains=f'"{domain}"')
