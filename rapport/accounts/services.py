@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 
 from django.contrib.auth.password_validation import validate_password
-from django.db import transaction
 from django.utils import timezone
 
 from rapport.accounts.models import (
@@ -21,6 +20,7 @@ from rapport.accounts.models import (
 )
 from rapport.core import audit, permissions
 from rapport.core.exceptions import PermissionDenied, ValidationError
+from rapport.core.services import deny, service
 
 
 def is_administrator(user) -> bool:
@@ -33,7 +33,7 @@ def team_get_or_create(*, name: str) -> Team:
     return team
 
 
-@transaction.atomic
+@service
 def user_create(
     *,
     username: str,
@@ -114,16 +114,15 @@ def may_grant(actor, *, user: User, role: Role, team: Team | None) -> bool:
     return _role_within(actor, role, team)
 
 
-@transaction.atomic
+@service
 def role_grant(*, actor, user: User, role: Role, team: Team | None) -> RoleAssignment:
     """Give `user` a role on a team (or on all teams); managers only inside their teams,
     only roles within their own rights, never to themselves."""
     if not may_grant(actor, user=user, role=role, team=team):
-        audit.record(
-            audit.Action.DENIED, actor=actor, object_type="user", object_id=user.pk,
+        raise deny(
+            "grant", actor=actor, object_type="user", object_id=user.pk,
             object_repr=user.username, extra={"action": "grant", "role": role.name},
         )
-        raise PermissionDenied("grant")
     assignment, created = RoleAssignment.objects.get_or_create(
         user=user, role=role, team=team, defaults={"granted_by": actor}
     )
@@ -137,14 +136,13 @@ def role_grant(*, actor, user: User, role: Role, team: Team | None) -> RoleAssig
     return assignment
 
 
-@transaction.atomic
+@service
 def role_revoke(*, actor, assignment: RoleAssignment) -> None:
     if not may_grant(actor, user=assignment.user, role=assignment.role, team=assignment.team):
-        audit.record(
-            audit.Action.DENIED, actor=actor, object_type="user", object_id=assignment.user_id,
+        raise deny(
+            "revoke", actor=actor, object_type="user", object_id=assignment.user_id,
             extra={"action": "revoke", "role": assignment.role.name},
         )
-        raise PermissionDenied("revoke")
     audit.record(
         audit.Action.ROLE_CHANGE, actor=actor, object_type="user",
         object_id=assignment.user_id, object_repr=assignment.user.username,
@@ -155,12 +153,13 @@ def role_revoke(*, actor, assignment: RoleAssignment) -> None:
     permissions.forget(assignment.user)
 
 
-@transaction.atomic
+@service
 def field_grant(*, actor, user: User, permission: str) -> UserFieldGrant:
     if permission not in permissions.FIELD_PERMISSIONS:
         raise ValidationError({"permission": [f"Unknown field permission {permission!r}."]})
     if not is_administrator(actor):
-        raise PermissionDenied("grant")
+        raise deny("grant", actor=actor, object_type="user", object_id=user.pk,
+                   extra={"action": "field_grant", "permission": permission})
     grant, _ = UserFieldGrant.objects.get_or_create(
         user=user, permission=permission, defaults={"granted_by": actor}
     )

@@ -9,7 +9,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,6 +30,7 @@ from rapport.core.services import (
     lock_for_update,
     reindex_on_commit,
     require,
+    service,
     require_add,
     stamp,
     tags_from_names,
@@ -308,7 +308,7 @@ def _write_person_children(person: Person, children: Mapping[str, Any]) -> None:
         person.groups.set(_groups_from_names(children["groups"]))
 
 
-@transaction.atomic
+@service
 def person_create(*, actor, data: Mapping[str, Any]) -> Person:
     """Create a person with emails, phones, tags and custom fields; audited and indexed."""
     require_add(actor, "person")
@@ -328,7 +328,7 @@ def person_create(*, actor, data: Mapping[str, Any]) -> Person:
     return person
 
 
-@transaction.atomic
+@service
 def person_update(
     *, actor, person: Person, data: Mapping[str, Any], expected_version: int | None = None
 ) -> Person:
@@ -438,7 +438,7 @@ def _write_company_children(company: Company, children: Mapping[str, Any]) -> No
         company.tags.set(tags_from_names(children["tags"]))
 
 
-@transaction.atomic
+@service
 def company_create(*, actor, data: Mapping[str, Any]) -> Company:
     """Create a company; audited and indexed."""
     require_add(actor, "company")
@@ -455,7 +455,7 @@ def company_create(*, actor, data: Mapping[str, Any]) -> Company:
     return company
 
 
-@transaction.atomic
+@service
 def company_update(
     *, actor, company: Company, data: Mapping[str, Any], expected_version: int | None = None
 ) -> Company:
@@ -496,7 +496,7 @@ def _refresh_current_employer(person: Person) -> None:
     reindex_on_commit(person)
 
 
-@transaction.atomic
+@service
 def employment_add(
     *, actor, person: Person, company: Company, title: str = "", department: str = "",
     start_date=None, end_date=None,
@@ -519,7 +519,7 @@ def employment_add(
     return employment
 
 
-@transaction.atomic
+@service
 def employment_end(*, actor, employment: Employment, end_date=None) -> Employment:
     require(actor, "change", employment.person)
     employment.end_date = end_date or timezone.localdate()
@@ -532,7 +532,7 @@ def employment_end(*, actor, employment: Employment, end_date=None) -> Employmen
     return employment
 
 
-@transaction.atomic
+@service
 def employment_remove(*, actor, employment: Employment) -> None:
     person = employment.person
     require(actor, "change", person)
@@ -544,7 +544,7 @@ def employment_remove(*, actor, employment: Employment) -> None:
     _refresh_current_employer(person)
 
 
-@transaction.atomic
+@service
 def consent_record(
     *, actor, person: Person, channel: str, purpose: str, lawful_basis: str = "consent",
     source: str = "", given_at=None,
@@ -564,7 +564,7 @@ def consent_record(
     return consent
 
 
-@transaction.atomic
+@service
 def consent_withdraw(*, actor, consent: Consent, at=None) -> Consent:
     require(actor, "change", consent.person)
     if consent.withdrawn_at is None:

@@ -7,8 +7,10 @@ for every entity.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+import contextvars
+import functools
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, ParamSpec, TypeVar
 
 from django.db import transaction
 from django.db.models import F, Model
@@ -17,6 +19,47 @@ from django.utils import timezone
 from rapport.core import audit, permissions
 from rapport.core.exceptions import ConflictError, FieldPermissionDenied, PermissionDenied
 from rapport.core.models import Tag
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+_depth: contextvars.ContextVar[int] = contextvars.ContextVar("rapport_service_depth", default=0)
+
+
+def service(func: Callable[P, R]) -> Callable[P, R]:
+    """Run a service in one transaction; denials are audited after the rollback.
+
+    A refused write must leave no change but must leave its "denied" audit row, so
+    `require()` attaches the row to the exception and the outermost service writes it
+    once its own transaction has been rolled back.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        token = _depth.set(_depth.get() + 1)
+        try:
+            with transaction.atomic():
+                return func(*args, **kwargs)
+        except PermissionDenied as exc:
+            pending = getattr(exc, "audit_pending", None)
+            if pending is not None and _depth.get() == 1:
+                exc.audit_pending = None
+                audit.record(audit.Action.DENIED, **pending)
+            raise
+        finally:
+            _depth.reset(token)
+
+    return wrapper
+
+
+def deny(message: str = "", **audit_kwargs) -> PermissionDenied:
+    """A PermissionDenied carrying its audit row (written by the outermost service)."""
+    exc = PermissionDenied(message)
+    exc.audit_pending = audit_kwargs
+    if _depth.get() == 0:
+        audit.record(audit.Action.DENIED, **audit_kwargs)
+        exc.audit_pending = None
+    return exc
 
 
 def check_version(obj, expected_version: int | None) -> None:
@@ -73,14 +116,12 @@ def apply_ownership(obj, *, actor, owner=None, team=None, creating: bool) -> Non
 def require(actor, action: str, obj) -> None:
     """Raise PermissionDenied (audited) unless the actor may do `action` on this object."""
     if not permissions.allows(actor, obj.entity_key(), action, obj):
-        audit.record(audit.Action.DENIED, actor=actor, obj=obj, extra={"action": action})
-        raise PermissionDenied(action)
+        raise deny(action, actor=actor, obj=obj, extra={"action": action})
 
 
 def require_add(actor, entity: str) -> None:
     if not permissions.can(actor, entity, "add"):
-        audit.record(audit.Action.DENIED, actor=actor, object_type=entity, extra={"action": "add"})
-        raise PermissionDenied("add")
+        raise deny("add", actor=actor, object_type=entity, extra={"action": "add"})
 
 
 def tags_from_names(names: Iterable[str]) -> list[Tag]:
@@ -99,7 +140,7 @@ def tags_from_names(names: Iterable[str]) -> list[Tag]:
     return result
 
 
-@transaction.atomic
+@service
 def trash(*, actor, obj, expected_version: int | None = None) -> None:
     """Move a record to the trash; its links stay so restore brings everything back."""
     obj = lock_for_update(type(obj), obj.pk)
@@ -115,7 +156,7 @@ def trash(*, actor, obj, expected_version: int | None = None) -> None:
     _reindex(obj)
 
 
-@transaction.atomic
+@service
 def restore(*, actor, obj) -> Model:
     """Bring a record back from the trash with all its links."""
     obj = lock_for_update(type(obj), obj.pk)

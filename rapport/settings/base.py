@@ -203,7 +203,7 @@ SECURE_CSP = {
     "object-src": [CSP.NONE],
 }
 
-EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 DEFAULT_FROM_EMAIL = env_str("RAPPORT_FROM_EMAIL", "rapport@localhost")
 
 RAPPORT_TRASH_RETENTION_DAYS = 30

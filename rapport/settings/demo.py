@@ -4,4 +4,3 @@ from rapport.settings.base import *  # noqa: F403
 
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
-EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"

@@ -2,7 +2,7 @@
 
 from rapport.settings.base import *  # noqa: F403
 from rapport.settings.base import DATA_DIR
-from rapport.settings.env import env_bool, env_str, secret_key
+from rapport.settings.env import env_bool, env_str, mailer_from_url, secret_key
 
 SECRET_KEY = secret_key(DATA_DIR, generate=False)
 SECURE_SSL_REDIRECT = env_bool("RAPPORT_SSL_REDIRECT", True)
@@ -14,4 +14,4 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 EMAIL_URL = env_str("EMAIL_URL")
 if EMAIL_URL:
-    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    MAILERS = {"default": mailer_from_url(EMAIL_URL)}
