@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# `make test`: every gate in order, then one summary of what ran and what was
+# left out. Under CI=true a stage that was left out is a failure, so CI can
+# never go green without PostgreSQL or the browser tests.
+#
+# Stages: ruff → makemigrations --check → pytest on SQLite → pytest on
+# PostgreSQL (when reachable) → browser tests (when /usr/bin/chromium exists).
+# pytest's exit code 5 ("no tests collected") counts as a failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=${VENV:-.venv}
+PY="$VENV/bin/python"
+CHROMIUM=${RAPPORT_CHROMIUM:-/usr/bin/chromium}
+export TEST_PG_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/rapport_test}
+unset TEST_DATABASE_URL  # only the PostgreSQL stage sets it
+export DJANGO_SETTINGS_MODULE=rapport.settings.test
+CI=${CI:-false}
+PYTEST_ARGS=${PYTEST_ARGS:-}
+
+logdir=$(mktemp -d)
+trap 'rm -rf "$logdir"' EXIT
+rows=()      # "stage|result|seconds|detail"
+failed=0
+
+record() { rows+=("$1|$2|$3|$4"); }
+
+# run_stage NAME COMMAND... : run quietly; show the output only on failure.
+run_stage() {
+    local name=$1; shift
+    local start=$SECONDS log="$logdir/$name.log"
+    printf '▶ %s\n' "$name"
+    if "$@" >"$log" 2>&1; then
+        record "$name" ok $((SECONDS - start)) ""
+    else
+        cat "$log"
+        record "$name" FAILED $((SECONDS - start)) ""
+        failed=1
+    fi
+}
+
+# run_pytest NAME ARGS... : stream pytest output, keep its summary line.
+run_pytest() {
+    local name=$1; shift
+    local start=$SECONDS log="$logdir/$name.log" rc
+    printf '▶ %s\n' "$name"
+    # shellcheck disable=SC2086
+    "$PY" -m pytest -q -rfEs $PYTEST_ARGS "$@" 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    local summary
+    summary=$(grep -E '(passed|failed|errors?|skipped|deselected|no tests ran).* in [0-9.]+s' "$log" \
+        | tail -1 | sed -E 's/^=+ //; s/ =+$//')
+    [ -z "$summary" ] && summary=$(tail -1 "$log")
+    case $rc in
+        0) record "$name" ok $((SECONDS - start)) "$summary" ;;
+        5) record "$name" FAILED $((SECONDS - start)) "no tests collected"; failed=1 ;;
+        *) record "$name" FAILED $((SECONDS - start)) "$summary (exit $rc)"; failed=1 ;;
+    esac
+}
+
+skip() {
+    record "$1" "LEFT OUT" 0 "$2"
+    [ "$CI" = "true" ] && failed=1
+}
+
+run_stage "ruff" "$VENV/bin/ruff" check --quiet .
+run_stage "migrations" "$PY" manage.py makemigrations --check --dry-run --verbosity 1
+
+run_pytest "pytest-sqlite" -m "not browser"
+
+if "$PY" - "$TEST_PG_URL" >/dev/null 2>&1 <<'PYEOF'
+import sys, psycopg
+# Reach the server through its maintenance database: pytest-django creates the test one.
+psycopg.connect(sys.argv[1], dbname="postgres", connect_timeout=3).close()
+PYEOF
+then
+    TEST_DATABASE_URL=$TEST_PG_URL run_pytest "pytest-postgres" -m "not browser"
+else
+    echo "▶ pytest-postgres: PostgreSQL not reachable at ${TEST_PG_URL%%\?*}"
+    skip "pytest-postgres" "PostgreSQL not reachable at $TEST_PG_URL"
+fi
+
+if [ -x "$CHROMIUM" ]; then
+    run_pytest "browser" -m browser
+else
+    echo "▶ browser: $CHROMIUM not found"
+    skip "browser" "$CHROMIUM not found (apt-get install -y chromium)"
+fi
+
+echo
+echo "Summary (CI=$CI)"
+for row in "${rows[@]}"; do
+    IFS='|' read -r name result secs detail <<<"$row"
+    printf '  %-16s %-9s %4ss  %s\n' "$name" "$result" "$secs" "$detail"
+done
+if [ "$failed" -ne 0 ]; then
+    if [ "$CI" = "true" ]; then
+        echo "✗ make test failed (under CI=true a stage left out is a failure too)"
+    else
+        echo "✗ make test failed"
+    fi
+    exit 1
+fi
+if printf '%s\n' "${rows[@]}" | grep -q '|LEFT OUT|'; then
+    echo "✓ passed, but some stages were left out (they would fail under CI=true)"
+else
+    echo "✓ all stages passed"
+fi
