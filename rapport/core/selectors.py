@@ -1,0 +1,97 @@
+"""Reads the app shell makes on the user's behalf: capped counts, recent records, search."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.urls import NoReverseMatch
+
+from rapport.core import permissions
+from rapport.core.navigation import url_or_none
+from rapport.core.registry import Entity, registry
+
+COUNT_CAP = 1000
+
+
+@dataclass
+class CappedCount:
+    """A count that stops at `cap`: "1,000+" instead of counting millions of rows."""
+
+    value: int
+    capped: bool
+
+
+def capped_count(qs, cap: int = COUNT_CAP) -> CappedCount:
+    n = qs.order_by()[: cap + 1].count()
+    return CappedCount(min(n, cap), n > cap)
+
+
+def visible_entities(user, action: str = "view") -> list[type[Entity]]:
+    return [e for e in registry if permissions.can(user, e.key, action)]
+
+
+def entity_summaries(user, *, recent: int = 5) -> list[dict[str, Any]]:
+    """Per entity the user may view: a capped count and the most recently updated rows."""
+    result = []
+    for entity in visible_entities(user):
+        qs = entity.model.objects.restrict(user, "view")
+        rows = list(entity.list_queryset(qs).order_by("-updated_at", "-id")[:recent])
+        result.append(
+            {
+                "entity": entity,
+                "count": capped_count(qs),
+                "recent": [(row, _url(entity, row)) for row in rows],
+                "list_url": url_or_none(f"{entity.url_base}:list"),
+                "create_url": (
+                    url_or_none(f"{entity.url_base}:create")
+                    if permissions.can(user, entity.key, "add")
+                    else None
+                ),
+            }
+        )
+    return result
+
+
+def _url(entity, obj) -> str | None:
+    try:
+        return entity.get_absolute_url(obj)
+    except NoReverseMatch:
+        return None
+
+
+@dataclass
+class Hit:
+    entity: str
+    id: int
+    title: str
+    subtitle: str
+    url: str
+
+
+def search_hits(user, text: str, *, limit: int = 20) -> list[Any]:
+    """Global search, scoped to what the user may view (core.search when it is ready)."""
+    from rapport.core import search
+
+    text = (text or "").strip()
+    if not text:
+        return []
+    engine = getattr(search, "search", None)
+    if engine is not None:
+        return list(engine(user, text, limit=limit))
+    hits: list[Hit] = []
+    for entity in visible_entities(user):
+        qs = search.filter_queryset(entity.model.objects.restrict(user, "view"), text)
+        for obj in entity.list_queryset(qs).order_by("sort_key", "id")[:limit]:
+            doc = entity.search_document(obj)
+            hits.append(Hit(entity.key, obj.pk, doc["title"], doc["subtitle"], _url(entity, obj)))
+    return hits[:limit]
+
+
+def group_hits(hits) -> list[tuple[type[Entity] | None, list]]:
+    """Hits grouped by entity, in registry order."""
+    groups: dict[str, list] = {}
+    for hit in hits:
+        key = getattr(hit.entity, "key", hit.entity)
+        groups.setdefault(key, []).append(hit)
+    return [(registry.get(key), items) for key, items in groups.items()]

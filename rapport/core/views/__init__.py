@@ -1,0 +1,1 @@
+"""The entity kit's UI views and the app shell's own endpoints."""
