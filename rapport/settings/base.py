@@ -109,8 +109,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # First: refuses locked-out (username, IP) pairs before any password is hashed.
+    "rapport.accounts.auth.LockoutBackend",
+    # allauth's backend is a ModelBackend that also accepts the email address.
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
 LOGIN_URL = "account_login"
@@ -124,9 +125,14 @@ ACCOUNT_ADAPTER = "rapport.accounts.adapters.AccountAdapter"
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = None
-ACCOUNT_RATE_LIMITS = False  # one limit: django-axes owns login lockout
+# One limit on password sign-in: django-axes. allauth's own sign-in limits are off
+# ("login" per IP here, "login_failed" per login through AccountAdapter.pre_authenticate).
+# "login_failed" stays on for the second factor only, where allauth keys it on the user
+# (axes never sees a wrong TOTP code); password reset mails keep allauth's limits.
+ACCOUNT_RATE_LIMITS = {"login": None, "login_failed": "5/300s/key"}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Rapport"
+MFA_RECOVERY_CODE_COUNT = 10
 
 # django-axes: lock username + IP pairs, with a cool-off, in the shared cache.
 AXES_FAILURE_LIMIT = 5
@@ -134,8 +140,12 @@ AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
-AXES_LOCKOUT_TEMPLATE = "account/lockout.html"
+AXES_LOCKOUT_CALLABLE = "rapport.accounts.auth.lockout_response"  # 429 + account/lockout.html
 AXES_USERNAME_FORM_FIELD = "login"
+# allauth passes username= or email=, never login=: resolve the account being attacked.
+AXES_USERNAME_CALLABLE = "rapport.accounts.auth.lockout_username"
+AXES_CLIENT_IP_CALLABLE = "rapport.accounts.auth.lockout_ip"  # REMOTE_ADDR, as audit rows
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # the cool-off is a fixed wait
 AXES_CACHE = "default"
 
 REDIS_URL = env_str("REDIS_URL")
