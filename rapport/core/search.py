@@ -1,24 +1,304 @@
-"""Global search behind one interface; engine-specific indexes live in the search backend."""
+"""Global search: one interface over an FTS5 (SQLite) or pg_trgm (PostgreSQL) index.
+
+The index holds, per record, what `registry.get(key).search_document(obj)` says
+(title, subtitle, text) folded and transliterated (Олександр → oleksandr, Łukasz →
+lukasz), plus the national form of every phone number, so a query typed in any
+script or phone format meets the same key. Services keep it current: they call
+`index_object` on commit (bulk paths `index_on_commit`), trashed records leave it and
+come back on restore, `rebuild()` refills it (`rapport reindex`).
+
+Reads are scoped in the same SQL statement: a hit exists only when the entity's
+`restrict(user, "view")` queryset, correlated on the primary key, has the row. The
+statement starts from the index, so the entity table is only probed by key.
+"""
 
 from __future__ import annotations
 
-from django.db.models import Q
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
+import phonenumbers
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.models import Q
+from django.db.models.expressions import RawSQL
+from django.urls import NoReverseMatch, reverse
+
+from rapport.core.registry import Entity, registry
+from rapport.core.searchbackends import ENTRY_TABLE, SearchBackend, SearchQuery, backend_for
+from rapport.core.searchbackends.base import Row, chunks
 from rapport.core.text import digits, fold
+
+logger = logging.getLogger("rapport.search")
+
+MAX_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result: enough to render a line and link to the record."""
+
+    entity: str
+    id: int
+    title: str
+    subtitle: str
+    url: str
+    entity_label: str = ""
+
+
+def backend(using: str = DEFAULT_DB_ALIAS) -> SearchBackend:
+    return backend_for(connections[using])
+
+
+# --- documents -----------------------------------------------------------------------
+
+
+def _phone_forms(text: str) -> list[str]:
+    """National digits ("0671234567") for every E.164-looking digit run in the text, so a
+    number typed the way people say it locally matches too."""
+    forms: list[str] = []
+    for token in text.split():
+        if not token.isdigit() or not 8 <= len(token) <= 15:
+            continue
+        try:
+            parsed = phonenumbers.parse("+" + token, None)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(parsed):
+            national = digits(
+                phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+            )
+            if national and national not in forms:
+                forms.append(national)
+    return forms
+
+
+def _dedupe(words: Iterable[str]) -> str:
+    seen: dict[str, None] = {}
+    for word in words:
+        if word:
+            seen.setdefault(word, None)
+    return " ".join(seen)
+
+
+def document_row(entity: type[Entity], obj) -> Row:
+    """The index row of one record, built from the entity's search document."""
+    doc = entity.search_document(obj)
+    title = str(doc.get("title") or "")[:300]
+    subtitle = str(doc.get("subtitle") or "")[:300]
+    text = str(doc.get("text") or "")
+    numbers = " ".join(digits(word) for word in text.split() if digits(word) == word)
+    body = _dedupe(fold(" ".join([title, subtitle, text])).split() + _phone_forms(numbers))
+    title_key = fold(title)[:300]
+    sort_key = str(getattr(obj, "sort_key", "") or "")[:300] or title_key
+    return Row(entity.key, obj.pk, title, subtitle, title_key, sort_key, body)
+
+
+def _search_queryset(entity: type[Entity]):
+    """Live rows with what `search_document` reads prefetched (no N+1 in bulk)."""
+    hook = getattr(entity, "search_queryset", None)
+    base = entity.model.objects.all()
+    return hook(base) if hook else entity.detail_queryset(base)
+
+
+# --- writes --------------------------------------------------------------------------
+
+
+def index_many(objs: Iterable, *, using: str = DEFAULT_DB_ALIAS) -> int:
+    """Add or refresh the entries of many records; trashed or deleted ones are removed.
+
+    Records are re-read from the database, so what is indexed is what was committed.
+    Returns the number of entries written.
+    """
+    by_entity: dict[str, set[int]] = {}
+    for obj in objs:
+        entity = registry.for_model(type(obj))
+        if entity is None or obj.pk is None:
+            continue
+        by_entity.setdefault(entity.key, set()).add(obj.pk)
+    written = 0
+    for key, ids in by_entity.items():
+        written += index_ids(key, sorted(ids), using=using)
+    return written
+
+
+def index_ids(entity_key: str, ids: Sequence[int], *, using: str = DEFAULT_DB_ALIAS) -> int:
+    entity = registry.get(entity_key)
+    if entity is None:
+        return 0
+    engine = backend(using)
+    written = 0
+    with transaction.atomic(using=using):
+        for chunk in chunks(list(ids)):
+            objs = list(_search_queryset(entity).using(using).filter(pk__in=chunk))
+            rows = [document_row(entity, obj) for obj in objs]
+            gone = set(chunk) - {obj.pk for obj in objs}
+            if gone:
+                engine.delete(entity_key, sorted(gone))
+            if rows:
+                engine.upsert(rows)
+            written += len(rows)
+    return written
 
 
 def index_object(obj) -> None:
     """Add, refresh or (for trashed records) remove one record's search entry."""
-    return None
+    index_many([obj])
+
+
+def remove(entity_key: str, ids: Iterable[int], *, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Drop entries (purged records)."""
+    ids = sorted(set(ids))
+    if ids:
+        backend(using).delete(entity_key, ids)
+
+
+class _Batch:
+    """Record ids waiting for one transaction's commit."""
+
+    def __init__(self, using: str):
+        self.using = using
+        self.ids: dict[str, set[int]] = {}
+        self.done = False
+
+    def __call__(self) -> None:
+        self.done = True
+        for key, ids in self.ids.items():
+            index_ids(key, sorted(ids), using=self.using)
+
+
+def index_on_commit(objs: Iterable, *, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Index records once the current transaction commits.
+
+    Calls within one transaction share one batch (found among the connection's pending
+    on-commit callbacks), so a bulk path touching a record twice indexes it once; a
+    rollback discards the batch together with its callback.
+    """
+    connection = transaction.get_connection(using)
+    batch = None
+    if connection.in_atomic_block:
+        for _savepoints, func, _robust in connection.run_on_commit:
+            if isinstance(func, _Batch) and not func.done and func.using == using:
+                batch = func
+                break
+    fresh = batch is None
+    if fresh:
+        batch = _Batch(using)
+    for obj in objs:
+        entity = registry.for_model(type(obj))
+        if entity is not None and obj.pk is not None:
+            batch.ids.setdefault(entity.key, set()).add(obj.pk)
+    if fresh:
+        transaction.on_commit(batch, using=using)
+
+
+def rebuild(*, using: str = DEFAULT_DB_ALIAS, stdout=None) -> dict[str, int]:
+    """Empty and refill the whole index from live records; returns entries per entity."""
+    engine = backend(using)
+    engine.ensure_schema()
+    counts: dict[str, int] = {}
+    with transaction.atomic(using=using):
+        engine.delete_all()
+        for entity in registry:
+            started = time.monotonic()
+            ids = list(
+                entity.model.objects.using(using).order_by("pk").values_list("pk", flat=True)
+            )
+            counts[entity.key] = index_ids(entity.key, ids, using=using)
+            if stdout is not None:
+                stdout.write(
+                    f"{entity.verbose_name_plural}: {counts[entity.key]} "
+                    f"({time.monotonic() - started:.1f} s)"
+                )
+    return counts
+
+
+# --- reads ---------------------------------------------------------------------------
+
+
+def _scope_sql(entity: type[Entity], user, alias: str, connection) -> tuple[str, list] | None:
+    """The entity's restricted queryset as an EXISTS probe on the entry's object id, or
+    None when the user may view none of it."""
+    qs = entity.model.objects.restrict(user, "view")
+    if qs.query.is_empty():
+        return None
+    column = RawSQL(f"{alias}.object_id", ())  # noqa: S611 - a fixed alias, no user text
+    probe = qs.filter(pk=column).order_by().values("pk")
+    sql, params = probe.query.get_compiler(connection=connection).as_sql()
+    return f"({alias}.entity = %s AND EXISTS ({sql}))", [entity.key, *params]
+
+
+def _url(entity: type[Entity], pk: int) -> str:
+    try:
+        return reverse(f"{entity.url_base}:detail", args=[pk])
+    except NoReverseMatch:
+        return ""
+
+
+def search(
+    user,
+    text: str,
+    *,
+    entities: Iterable[str] | None = None,
+    limit: int = 20,
+    using: str = DEFAULT_DB_ALIAS,
+) -> list[Hit]:
+    """Records matching `text` that `user` may view, best first, in one query.
+
+    Best = the title or sort key starts with the query, then a word starts with it,
+    then any substring; ties by title.
+    """
+    query = SearchQuery.parse(text)
+    if query is None or limit <= 0:
+        return []
+    wanted = set(entities) if entities is not None else None
+    chosen = [e for e in registry if wanted is None or e.key in wanted]
+    connection = connections[using]
+    engine = backend_for(connection)
+    scopes, scope_params = [], []
+    for entity in chosen:
+        part = _scope_sql(entity, user, "e", connection)
+        if part is not None:
+            scopes.append(part[0])
+            scope_params.extend(part[1])
+    if not scopes:
+        return []
+    match_sql, match_params = engine.match(query, "e")
+    rank_sql, rank_params = engine.rank(query, "e")
+    sql = (
+        f"SELECT e.entity, e.object_id, e.title, e.subtitle FROM {ENTRY_TABLE} e "  # noqa: S608
+        f"WHERE {match_sql} AND ({' OR '.join(scopes)}) "
+        f"ORDER BY {rank_sql}, e.title_key, e.id LIMIT %s"
+    )
+    params = [*match_params, *scope_params, *rank_params, min(int(limit), MAX_LIMIT)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    hits = []
+    for key, pk, title, subtitle in rows:
+        entity = registry.get(key)
+        hits.append(Hit(key, pk, title, subtitle, _url(entity, pk), str(entity.verbose_name)))
+    return hits
 
 
 def filter_queryset(qs, text: str):
-    """Narrow an entity queryset to rows matching `text` (the list's `q` filter)."""
-    folded = fold(text)
-    condition = Q(sort_key__contains=folded) if folded else Q()
-    number = digits(text)
-    if hasattr(qs.model, "primary_email"):
-        condition |= Q(primary_email__icontains=text.strip())
-        if len(number) >= 4:
-            condition |= Q(primary_phone__contains=number)
-    return qs.filter(condition)
+    """Narrow an entity queryset to rows matching `text` (the list's `q` filter).
+
+    The caller's queryset keeps its scope and ordering; the index only contributes
+    the set of matching primary keys, so lists and the palette agree.
+    """
+    query = SearchQuery.parse(text)
+    if query is None:
+        return qs
+    entity = registry.for_model(qs.model)
+    if entity is None:
+        folded = fold(text)
+        return qs.filter(Q(sort_key__contains=folded)) if folded else qs
+    engine = backend_for(connections[qs.db])
+    match_sql, match_params = engine.match(query, "e")
+    subquery = RawSQL(  # noqa: S611 - user text travels only as parameters
+        f"SELECT e.object_id FROM {ENTRY_TABLE} e WHERE e.entity = %s AND {match_sql}",  # noqa: S608
+        [entity.key, *match_params],
+    )
+    return qs.filter(pk__in=subquery)

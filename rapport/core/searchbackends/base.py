@@ -1,0 +1,167 @@
+"""What every search engine shares: the parsed query, the row shape and portable SQL."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from rapport.core.text import digits, fold
+
+ENTRY_TABLE = "core_search_entry"
+MIN_TERM = 3  # trigram indexes cannot answer shorter substrings
+CHUNK = 500
+
+_LETTER = re.compile(r"[^\W\d_]")
+_WORD = re.compile(r"^[0-9a-z]+$")
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """User text turned into what the index can answer.
+
+    `terms` (three characters or more) are substring matches, all of which must hold,
+    in any order; `short` terms only match the start of a word; a query of digits and
+    phone punctuation only ("067 123", "+380 67 123 45 67") becomes one digit string
+    so spacing never matters.
+    """
+
+    folded: str
+    terms: tuple[str, ...]
+    short: tuple[str, ...]
+    numeric: bool
+
+    @classmethod
+    def parse(cls, text: str | None) -> SearchQuery | None:
+        raw = str(text or "").strip()[:200]
+        if not raw:
+            return None
+        number = digits(raw)
+        if not _LETTER.search(raw) and len(number) >= MIN_TERM:
+            return cls(folded=number, terms=(number,), short=(), numeric=True)
+        folded = fold(raw)
+        if not folded:
+            return None
+        words: list[str] = []
+        for word in folded.split():
+            if word not in words:
+                words.append(word)
+        terms = tuple(w for w in words if len(w) >= MIN_TERM)
+        short = tuple(w for w in words if len(w) < MIN_TERM and _WORD.match(w))
+        if not terms and not short:
+            return None
+        return cls(folded=folded, terms=terms, short=short, numeric=False)
+
+    @property
+    def lead(self) -> str:
+        """The term results are ranked by when it starts a word."""
+        return (self.terms or self.short)[0]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One record's entry in the index."""
+
+    entity: str
+    object_id: int
+    title: str
+    subtitle: str
+    title_key: str
+    sort_key: str
+    body: str
+
+    def values(self) -> tuple:
+        return (
+            self.entity,
+            self.object_id,
+            self.title,
+            self.subtitle,
+            self.title_key,
+            self.sort_key,
+            self.body,
+        )
+
+
+def chunks(items: Sequence, size: int = CHUNK) -> Iterable[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class SearchBackend:
+    """Storage and match SQL for one database vendor; subclasses fill in the DDL."""
+
+    vendor = ""
+
+    def __init__(self, connection):
+        self.connection = connection
+
+    # --- schema ----------------------------------------------------------------------
+    def schema_statements(self) -> list[str]:
+        raise NotImplementedError
+
+    def drop_statements(self) -> list[str]:
+        raise NotImplementedError
+
+    def ensure_schema(self) -> None:
+        """Create whatever is missing (every statement is IF NOT EXISTS)."""
+        with self.connection.cursor() as cursor:
+            for statement in self.schema_statements():
+                cursor.execute(statement)
+
+    def tables_present(self) -> bool:
+        existing = set(self.connection.introspection.table_names(include_views=False))
+        return all(name in existing for name in self.table_names())
+
+    def table_names(self) -> list[str]:
+        return [ENTRY_TABLE]
+
+    def engine_problem(self) -> str | None:
+        """Why this database cannot hold the index (missing extension or module), if so."""
+        return None
+
+    def consistency_problem(self) -> str | None:
+        """An engine-specific inconsistency (e.g. FTS rows without entries), if any."""
+        return None
+
+    # --- writes ----------------------------------------------------------------------
+    def upsert(self, rows: Sequence[Row]) -> None:
+        raise NotImplementedError
+
+    def delete(self, entity: str, ids: Sequence[int]) -> None:
+        raise NotImplementedError
+
+    def delete_all(self) -> None:
+        raise NotImplementedError
+
+    # --- reads -----------------------------------------------------------------------
+    def match(self, query: SearchQuery, alias: str = "e") -> tuple[str, list]:
+        """A WHERE condition on the entry table selecting rows that match the query."""
+        raise NotImplementedError
+
+    def rank(self, query: SearchQuery, alias: str = "e") -> tuple[str, list]:
+        """An ORDER BY expression: 0 when the title or sort key starts with the query,
+        1 when a word starts with the leading term, 2 otherwise. Portable SQL."""
+        prefix = query.folded + "%"
+        word = "% " + query.lead + "%"
+        sql = (
+            f"CASE WHEN {alias}.title_key LIKE %s OR {alias}.sort_key LIKE %s THEN 0 "
+            f"WHEN (' ' || {alias}.body) LIKE %s THEN 1 ELSE 2 END"
+        )
+        return sql, [prefix, prefix, word]
+
+    def short_conditions(self, query: SearchQuery, alias: str) -> tuple[list[str], list]:
+        """Short terms next to long ones: each must start some word of the body."""
+        return (
+            [f"(' ' || {alias}.body) LIKE %s" for _ in query.short],
+            ["% " + term + "%" for term in query.short],
+        )
+
+    def prefix_condition(self, query: SearchQuery, alias: str) -> tuple[str, list]:
+        """Only short terms: the folded query starts the title or the sort key."""
+        prefix = query.folded + "%"
+        return f"({alias}.title_key LIKE %s OR {alias}.sort_key LIKE %s)", [prefix, prefix]
+
+    def counts(self) -> dict[str, int]:
+        with self.connection.cursor() as cursor:
+            cursor.execute(f"SELECT entity, COUNT(*) FROM {ENTRY_TABLE} GROUP BY entity")  # noqa: S608
+            return {entity: count for entity, count in cursor.fetchall()}

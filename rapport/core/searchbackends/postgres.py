@@ -1,0 +1,96 @@
+"""PostgreSQL: one entry table, a pg_trgm GIN index for substrings and a full-text GIN
+index for word prefixes (what a one- or two-letter term can use).
+
+The prefix keys are `COLLATE "C"` so `LIKE 'abc%'` uses a plain b-tree whatever the
+database's collation is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rapport.core.searchbackends.base import ENTRY_TABLE, Row, SearchBackend, SearchQuery, chunks
+
+SCHEMA = [
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    f"""CREATE TABLE IF NOT EXISTS {ENTRY_TABLE} (
+        id bigserial PRIMARY KEY,
+        entity varchar(50) NOT NULL,
+        object_id bigint NOT NULL,
+        title text NOT NULL,
+        subtitle text NOT NULL,
+        title_key text COLLATE "C" NOT NULL,
+        sort_key text COLLATE "C" NOT NULL,
+        body text NOT NULL
+    )""",
+    f"CREATE UNIQUE INDEX IF NOT EXISTS core_search_entry_object "
+    f"ON {ENTRY_TABLE} (entity, object_id)",
+    f"CREATE INDEX IF NOT EXISTS core_search_entry_title_key ON {ENTRY_TABLE} (title_key)",
+    f"CREATE INDEX IF NOT EXISTS core_search_entry_sort_key ON {ENTRY_TABLE} (sort_key)",
+    f"CREATE INDEX IF NOT EXISTS core_search_entry_trgm "
+    f"ON {ENTRY_TABLE} USING gin (body gin_trgm_ops)",
+    f"CREATE INDEX IF NOT EXISTS core_search_entry_fts "
+    f"ON {ENTRY_TABLE} USING gin (to_tsvector('simple'::regconfig, body))",
+]
+DROP = [f"DROP TABLE IF EXISTS {ENTRY_TABLE}"]
+
+
+class PostgresBackend(SearchBackend):
+    vendor = "postgresql"
+
+    def schema_statements(self) -> list[str]:
+        return list(SCHEMA)
+
+    def drop_statements(self) -> list[str]:
+        return list(DROP)
+
+    def engine_problem(self) -> str | None:
+        with self.connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")
+            if cursor.fetchone() is None:
+                cursor.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'")
+                if cursor.fetchone() is None:
+                    return "the pg_trgm extension is not available on the server"
+                return "the pg_trgm extension is not installed in this database"
+        return None
+
+    # --- writes ----------------------------------------------------------------------
+    def upsert(self, rows: Sequence[Row]) -> None:
+        with self.connection.cursor() as cursor:
+            for chunk in chunks(list(rows)):
+                cursor.executemany(
+                    f"INSERT INTO {ENTRY_TABLE} "  # noqa: S608
+                    "(entity, object_id, title, subtitle, title_key, sort_key, body) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s) "
+                    "ON CONFLICT (entity, object_id) DO UPDATE SET title = excluded.title, "
+                    "subtitle = excluded.subtitle, title_key = excluded.title_key, "
+                    "sort_key = excluded.sort_key, body = excluded.body",
+                    [row.values() for row in chunk],
+                )
+
+    def delete(self, entity: str, ids: Sequence[int]) -> None:
+        with self.connection.cursor() as cursor:
+            for chunk in chunks(list(ids)):
+                cursor.execute(
+                    f"DELETE FROM {ENTRY_TABLE} WHERE entity = %s "  # noqa: S608
+                    "AND object_id = ANY(%s)",
+                    [entity, list(chunk)],
+                )
+
+    def delete_all(self) -> None:
+        with self.connection.cursor() as cursor:
+            cursor.execute(f"TRUNCATE {ENTRY_TABLE}")  # noqa: S608
+
+    # --- reads -----------------------------------------------------------------------
+    def match(self, query: SearchQuery, alias: str = "e") -> tuple[str, list]:
+        if not query.terms:
+            tsquery = " & ".join(f"{term}:*" for term in query.short)
+            return (
+                f"(to_tsvector('simple'::regconfig, {alias}.body) "
+                "@@ to_tsquery('simple'::regconfig, %s))",
+                [tsquery],
+            )
+        parts = [f"{alias}.body LIKE %s" for _ in query.terms]
+        params: list = ["%" + term + "%" for term in query.terms]
+        extra, extra_params = self.short_conditions(query, alias)
+        return " AND ".join(parts + extra), params + extra_params

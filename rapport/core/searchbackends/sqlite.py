@@ -1,0 +1,133 @@
+"""SQLite: an entry table plus an FTS5 trigram table whose rowid is the entry's id.
+
+The FTS table keeps its own copy of the folded body (not external content), so a
+stale or missing row can never corrupt the index: deleting by rowid is always safe.
+SQLite 3.40 has neither `contentless_delete` nor trigram `remove_diacritics`, hence
+the body is folded and transliterated before it is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rapport.core.searchbackends.base import ENTRY_TABLE, Row, SearchBackend, SearchQuery, chunks
+
+FTS_TABLE = "core_search_fts"
+
+SCHEMA = [
+    f"""CREATE TABLE IF NOT EXISTS {ENTRY_TABLE} (
+        id INTEGER PRIMARY KEY,
+        entity varchar(50) NOT NULL,
+        object_id bigint NOT NULL,
+        title text NOT NULL,
+        subtitle text NOT NULL,
+        title_key text NOT NULL COLLATE NOCASE,
+        sort_key text NOT NULL COLLATE NOCASE,
+        body text NOT NULL
+    )""",
+    f"CREATE UNIQUE INDEX IF NOT EXISTS core_search_entry_object "
+    f"ON {ENTRY_TABLE} (entity, object_id)",
+    f"CREATE INDEX IF NOT EXISTS core_search_entry_title_key ON {ENTRY_TABLE} (title_key)",
+    f"CREATE INDEX IF NOT EXISTS core_search_entry_sort_key ON {ENTRY_TABLE} (sort_key)",
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(body, tokenize='trigram')",
+]
+DROP = [f"DROP TABLE IF EXISTS {FTS_TABLE}", f"DROP TABLE IF EXISTS {ENTRY_TABLE}"]
+
+
+def fts_phrase(term: str) -> str:
+    """One FTS5 string token: trigram matches it as a substring anywhere."""
+    return '"' + term.replace('"', '""') + '"'
+
+
+class SqliteBackend(SearchBackend):
+    vendor = "sqlite"
+
+    def schema_statements(self) -> list[str]:
+        return list(SCHEMA)
+
+    def drop_statements(self) -> list[str]:
+        return list(DROP)
+
+    def table_names(self) -> list[str]:
+        return [ENTRY_TABLE, FTS_TABLE]
+
+    def engine_problem(self) -> str | None:
+        with self.connection.cursor() as cursor:
+            try:
+                cursor.execute(
+                    "CREATE VIRTUAL TABLE temp.rapport_fts_probe USING fts5(x, tokenize='trigram')"
+                )
+                cursor.execute("DROP TABLE temp.rapport_fts_probe")
+            except Exception as exc:  # noqa: BLE001 - any failure means the same thing
+                return str(exc)
+        return None
+
+    def consistency_problem(self) -> str | None:
+        with self.connection.cursor() as cursor:
+            cursor.execute(f"SELECT COUNT(*) FROM {ENTRY_TABLE}")  # noqa: S608
+            entries = cursor.fetchone()[0]
+            cursor.execute(f"SELECT COUNT(*) FROM {FTS_TABLE}")  # noqa: S608
+            fts = cursor.fetchone()[0]
+        if entries != fts:
+            return f"{entries} entries but {fts} full-text rows"
+        return None
+
+    # --- writes ----------------------------------------------------------------------
+    def upsert(self, rows: Sequence[Row]) -> None:
+        by_entity: dict[str, list[Row]] = {}
+        for row in rows:
+            by_entity.setdefault(row.entity, []).append(row)
+        with self.connection.cursor() as cursor:
+            for entity, items in by_entity.items():
+                for chunk in chunks(items):
+                    ids = [row.object_id for row in chunk]
+                    self._delete_fts(cursor, entity, ids)
+                    cursor.executemany(
+                        f"INSERT INTO {ENTRY_TABLE} "  # noqa: S608
+                        "(entity, object_id, title, subtitle, title_key, sort_key, body) "
+                        "VALUES (%s, %s, %s, %s, %s, %s, %s) "
+                        "ON CONFLICT (entity, object_id) DO UPDATE SET title = excluded.title, "
+                        "subtitle = excluded.subtitle, title_key = excluded.title_key, "
+                        "sort_key = excluded.sort_key, body = excluded.body",
+                        [row.values() for row in chunk],
+                    )
+                    marks = ", ".join(["%s"] * len(ids))
+                    cursor.execute(
+                        f"INSERT INTO {FTS_TABLE} (rowid, body) SELECT id, body "  # noqa: S608
+                        f"FROM {ENTRY_TABLE} WHERE entity = %s AND object_id IN ({marks})",
+                        [entity, *ids],
+                    )
+
+    def _delete_fts(self, cursor, entity: str, ids: Sequence[int]) -> None:
+        marks = ", ".join(["%s"] * len(ids))
+        cursor.execute(
+            f"DELETE FROM {FTS_TABLE} WHERE rowid IN (SELECT id FROM {ENTRY_TABLE} "  # noqa: S608
+            f"WHERE entity = %s AND object_id IN ({marks}))",
+            [entity, *ids],
+        )
+
+    def delete(self, entity: str, ids: Sequence[int]) -> None:
+        with self.connection.cursor() as cursor:
+            for chunk in chunks(list(ids)):
+                self._delete_fts(cursor, entity, chunk)
+                marks = ", ".join(["%s"] * len(chunk))
+                cursor.execute(
+                    f"DELETE FROM {ENTRY_TABLE} WHERE entity = %s "  # noqa: S608
+                    f"AND object_id IN ({marks})",
+                    [entity, *chunk],
+                )
+
+    def delete_all(self) -> None:
+        with self.connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {FTS_TABLE}")  # noqa: S608
+            cursor.execute(f"DELETE FROM {ENTRY_TABLE}")  # noqa: S608
+
+    # --- reads -----------------------------------------------------------------------
+    def match(self, query: SearchQuery, alias: str = "e") -> tuple[str, list]:
+        if not query.terms:
+            return self.prefix_condition(query, alias)
+        expression = " ".join(fts_phrase(term) for term in query.terms)
+        parts = [f"{alias}.id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s)"]  # noqa: S608
+        params: list = [expression]
+        extra, extra_params = self.short_conditions(query, alias)
+        return " AND ".join(parts + extra), params + extra_params
