@@ -31,6 +31,11 @@ def test_sign_in_shows_dashboard_with_navigation(page, alice, sign_in):
     )
     expect(nav.get_by_role("link", name=re.compile("Compan", re.I))).to_be_visible()
 
+    # The page is styled by our compiled Tailwind build and scripted by our own JS.
+    css = page.request.get(page.locator("link[rel=stylesheet]").first.get_attribute("href"))
+    assert css.ok and "tailwindcss" in css.text()[:200]
+    assert page.evaluate("() => !!window.htmx"), "htmx did not load"
+
 
 def test_wrong_password_stays_on_login_with_an_error(page, alice):
     sign_in_attempt = page.goto("/accounts/login/")
