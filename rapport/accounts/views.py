@@ -53,6 +53,7 @@ def _profile_page(request, *, form=None, token_form=None, new_token=None, status
         "mfa_recovery": Authenticator.Type.RECOVERY_CODES in kinds,
         "time_zones": admin_services.time_zone_names(),
         "phone_regions": admin_services.phone_regions(),
+        "can_administer": selectors.may_administer(request.user),
     }
     return render(request, "accounts/profile.html", context, status=status)
 
@@ -92,9 +93,7 @@ def token_create(request):
     if not form.is_valid():
         return _profile_page(request, token_form=form, status=422)
     _token, raw = services.token_create(user=request.user, name=form.cleaned_data["name"])
-    response = _profile_page(request, new_token=raw, status=201)
-    response["Cache-Control"] = "no-store"
-    return response
+    return _profile_page(request, new_token=raw, status=201)  # never_cache: no-store
 
 
 @login_required

@@ -50,7 +50,7 @@ def audit_login(sender, request, user, **kwargs) -> None:
     if request is not None and hasattr(request, "session"):
         from allauth.account.authentication import get_authentication_records
 
-        methods = sorted({r.get("method", "") for r in get_authentication_records(request)})
+        methods = sorted({r.get("method", "") for r in get_authentication_records(request, user)})
     audit.record(audit.Action.LOGIN, actor=user, extra={"methods": methods}, **_user_row(user))
 
 
