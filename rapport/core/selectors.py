@@ -95,3 +95,29 @@ def group_hits(hits) -> list[tuple[type[Entity] | None, list]]:
         key = getattr(hit.entity, "key", hit.entity)
         groups.setdefault(key, []).append(hit)
     return [(registry.get(key), items) for key, items in groups.items()]
+
+
+def trash_sections(user, *, limit: int = 100) -> list[dict[str, Any]]:
+    """Per entity, the newest trashed records the user may delete (and so restore)."""
+    sections = []
+    for entity in visible_entities(user, "delete"):
+        qs = entity.model.all_objects.trashed().restrict(user, "delete")
+        rows = list(qs.select_related("deleted_by").order_by("-deleted_at", "-id")[:limit])
+        if url_or_none(f"{entity.url_base}:list") is None:
+            continue
+        sections.append(
+            {
+                "entity": entity,
+                "rows": [(row, url_or_none(f"{entity.url_base}:restore", row.pk)) for row in rows],
+                "count": capped_count(qs),
+            }
+        )
+    return sections
+
+
+def assign_choices():
+    """Users and teams a bulk "assign" may pick (the service re-checks every row)."""
+    from rapport.accounts.models import Team, User
+
+    users = list(User.objects.filter(is_active=True).order_by("username")[:500])
+    return users, list(Team.objects.order_by("name"))

@@ -111,3 +111,33 @@ def get_item(mapping, key):
 @register.filter
 def startswith(value, prefix) -> bool:
     return bool(prefix) and str(value).startswith(str(prefix))
+
+
+@register.simple_tag
+def cell(obj, key):
+    """A list cell's value (see rapport.core.presenters.cell)."""
+    from rapport.core.presenters import cell as present
+
+    return present(obj, key)
+
+
+@register.filter
+def is_list(value) -> bool:
+    return isinstance(value, list | tuple)
+
+
+@register.filter
+def qget(querydict, key):
+    """The last value of a query parameter, or ""."""
+    try:
+        return querydict.get(key, "")
+    except AttributeError:
+        return ""
+
+
+@register.filter
+def qlist(querydict, key):
+    try:
+        return [v for value in querydict.getlist(key) for v in value.split(",") if v]
+    except AttributeError:
+        return []

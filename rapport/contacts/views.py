@@ -1,0 +1,190 @@
+"""People- and company-specific pages the entity kit does not cover: the extra detail
+sections, employment and consent forms, and the permission-checked photo."""
+
+from __future__ import annotations
+
+import mimetypes
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from rapport.contacts import services
+from rapport.contacts.models import Company, Consent, Employment, Person
+from rapport.core import permissions
+
+
+class EmploymentForm(forms.Form):
+    company = forms.ModelChoiceField(Company.objects.none(), label=gettext_lazy("Company"))
+    title = forms.CharField(label=gettext_lazy("Title"), max_length=150, required=False)
+    department = forms.CharField(label=gettext_lazy("Department"), max_length=150, required=False)
+    start_date = forms.DateField(
+        label=gettext_lazy("Start"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end_date = forms.DateField(
+        label=gettext_lazy("End"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        companies = Company.objects.restrict(user, "view").order_by("sort_key", "id")
+        self.fields["company"].queryset = companies
+        self.fields["company"].widget.choices = [("", "—")] + [
+            (c.pk, c.name) for c in companies[:200]
+        ]
+
+
+class ConsentForm(forms.Form):
+    channel = forms.ChoiceField(label=gettext_lazy("Channel"), choices=Consent.Channel.choices)
+    purpose = forms.CharField(label=gettext_lazy("Purpose"), max_length=100)
+    lawful_basis = forms.ChoiceField(
+        label=gettext_lazy("Lawful basis"), choices=Consent.LawfulBasis.choices, initial="consent"
+    )
+    source = forms.CharField(label=gettext_lazy("Source"), max_length=100, required=False)
+
+
+# --- detail sections ----------------------------------------------------------------------
+
+
+def person_detail_extra(request, person: Person) -> dict:
+    """Employments (company links only where the company is visible) and consents."""
+    employments = list(person.employments.select_related("company").order_by("-start_date", "-id"))
+    visible = set(
+        Company.objects.restrict(request.user, "view")
+        .filter(pk__in=[e.company_id for e in employments])
+        .values_list("pk", flat=True)
+    )
+    can_change = permissions.allows(request.user, "person", "change", person)
+    return {
+        "photo_url": reverse("people:photo", args=[person.pk]) if person.photo else None,
+        "employments": [(e, e.company_id in visible) for e in employments],
+        "consents": list(person.consents.all()),
+        "employment_form": EmploymentForm(user=request.user) if can_change else None,
+        "consent_form": ConsentForm() if can_change else None,
+    }
+
+
+def company_detail_extra(request, company: Company) -> dict:
+    """People employed there and subsidiaries, as far as the user may see them."""
+    people = Person.objects.restrict(request.user, "view")
+    employments = (
+        Employment.objects.filter(company=company, person__in=people)
+        .select_related("person")
+        .order_by("end_date", "-start_date", "-id")[:100]
+    )
+    subsidiaries = Company.objects.restrict(request.user, "view").filter(parent=company)
+    return {
+        "staff": list(employments),
+        "subsidiaries": list(subsidiaries.order_by("sort_key", "id")[:100]),
+    }
+
+
+# --- employment and consent writes ----------------------------------------------------------
+
+
+def _person(request, pk: int) -> Person:
+    return get_object_or_404(Person.objects.restrict(request.user, "view"), pk=pk)
+
+
+def _report(request, exc: ValidationError) -> None:
+    for field, errors in exc.message_dict.items():
+        messages.error(
+            request, f"{field}: {' '.join(errors)}" if field != "__all__" else " ".join(errors)
+        )
+
+
+@login_required
+@require_POST
+def employment_add(request, pk: int):
+    person = _person(request, pk)
+    form = EmploymentForm(request.POST, user=request.user)
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            messages.error(
+                request,
+                f"{form.fields[field].label if field in form.fields else ''}: {' '.join(errors)}",
+            )
+        return redirect("people:detail", person.pk)
+    try:
+        services.employment_add(actor=request.user, person=person, **form.cleaned_data)
+    except ValidationError as exc:
+        _report(request, exc)
+    else:
+        messages.success(request, _("Employment added."))
+    return redirect("people:detail", person.pk)
+
+
+def _employment(request, pk: int, employment_id: int) -> Employment:
+    person = _person(request, pk)
+    return get_object_or_404(
+        Employment.objects.select_related("person", "company"), pk=employment_id, person=person
+    )
+
+
+@login_required
+@require_POST
+def employment_end(request, pk: int, employment_id: int):
+    employment = _employment(request, pk, employment_id)
+    services.employment_end(actor=request.user, employment=employment)
+    messages.success(request, _("Employment ended."))
+    return redirect("people:detail", pk)
+
+
+@login_required
+@require_POST
+def employment_remove(request, pk: int, employment_id: int):
+    employment = _employment(request, pk, employment_id)
+    services.employment_remove(actor=request.user, employment=employment)
+    messages.success(request, _("Employment removed."))
+    return redirect("people:detail", pk)
+
+
+@login_required
+@require_POST
+def consent_record(request, pk: int):
+    person = _person(request, pk)
+    form = ConsentForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Enter a channel and a purpose."))
+        return redirect("people:detail", person.pk)
+    try:
+        services.consent_record(actor=request.user, person=person, **form.cleaned_data)
+    except ValidationError as exc:
+        _report(request, exc)
+    else:
+        messages.success(request, _("Consent recorded."))
+    return redirect("people:detail", person.pk)
+
+
+@login_required
+@require_POST
+def consent_withdraw(request, pk: int, consent_id: int):
+    person = _person(request, pk)
+    consent = get_object_or_404(
+        Consent.objects.select_related("person"), pk=consent_id, person=person
+    )
+    services.consent_withdraw(actor=request.user, consent=consent)
+    messages.success(request, _("Consent withdrawn."))
+    return redirect("people:detail", person.pk)
+
+
+@login_required
+def person_photo(request, pk: int):
+    """Uploads are served only here, to users who may view the person."""
+    person = _person(request, pk)
+    if not person.photo:
+        raise Http404
+    content_type = mimetypes.guess_type(person.photo.name)[0] or "application/octet-stream"
+    if not content_type.startswith("image/"):
+        raise Http404
+    response = FileResponse(person.photo.open("rb"), content_type=content_type)
+    response["Cache-Control"] = "private, max-age=300"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -1,0 +1,123 @@
+"""What an entity list page shows, computed from the request's query parameters.
+
+Parsing the query (filters, ordering, columns, cursor) lives here so the list view
+stays a thin parse → select → render. Every read starts from `restrict(user, "view")`;
+bad input (unknown filter keys, invalid values, a foreign cursor) becomes a message
+on the page instead of an error page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.http import QueryDict
+from django.utils.translation import gettext as _
+
+from rapport.core import keyset, permissions
+from rapport.core.models import SavedView
+from rapport.core.registry import Column, Entity
+from rapport.core.selectors import CappedCount, capped_count
+
+PAGE_SIZE = 50
+
+
+@dataclass
+class ListPage:
+    entity: type[Entity]
+    rows: list
+    next_cursor: str | None
+    has_previous: bool
+    count: CappedCount
+    columns: list[Column]
+    all_columns: list[Column]
+    ordering: str
+    sortable: dict[str, str]
+    filterset: Any
+    errors: list[str] = field(default_factory=list)
+    field_errors: dict[str, list[str]] = field(default_factory=dict)
+
+
+def columns_for(entity: type[Entity], user) -> list[Column]:
+    """Columns this user may pick: personal ones only with the personal_data permission."""
+    personal = permissions.has_field_permission(user, permissions.PERSONAL_DATA)
+    return [c for c in entity.columns if personal or not c.personal]
+
+
+def allowed_orderings(entity: type[Entity], user) -> dict[str, list[str]]:
+    """Orderings minus those on personal columns the user may not see (sorting leaks)."""
+    hidden = {c.order for c in entity.columns if c.personal and c.order}
+    if permissions.has_field_permission(user, permissions.PERSONAL_DATA):
+        hidden = set()
+    return {k: v for k, v in entity.orderings.items() if k not in hidden}
+
+
+def chosen_columns(entity: type[Entity], user, params: QueryDict) -> list[Column]:
+    available = {c.key: c for c in columns_for(entity, user)}
+    raw = [part for value in params.getlist("columns") for part in value.split(",") if part]
+    keys = [k for k in raw if k in available] or entity.default_columns
+    return [available[k] for k in keys if k in available]
+
+
+def filter_params(params: QueryDict) -> dict[str, list[str]]:
+    """The parameters a cursor is bound to (filters and ordering, not the page)."""
+    return {k: params.getlist(k) for k in params if k not in {"cursor", "columns"}}
+
+
+def entity_list(entity: type[Entity], user, params: QueryDict, *, limit: int = PAGE_SIZE):
+    """One page of the entity's list as this user may see it, with any input errors."""
+    errors: list[str] = []
+    field_errors: dict[str, list[str]] = {}
+    base = entity.model.objects.restrict(user, "view")
+    filterset = entity.filterset_class(params, base, user=user)
+    unknown = filterset.unknown_keys()
+    if unknown:
+        errors.append(_("Unknown filter: %s.") % ", ".join(sorted(unknown)))
+    qs = base.none()
+    if filterset.is_valid():
+        try:
+            qs = filterset.qs
+        except ValidationError as exc:
+            field_errors.update(exc.message_dict)
+    else:
+        field_errors.update({k: list(v) for k, v in filterset.errors.items()})
+    orderings = allowed_orderings(entity, user)
+    try:
+        ordering = keyset.parse_ordering(params.get("ordering"), orderings, entity.default_ordering)
+    except KeyError as exc:
+        errors.append(_("Cannot sort by “%s”.") % exc.args[0])
+        ordering = keyset.parse_ordering(None, orderings, entity.default_ordering)
+    listed = entity.list_queryset(qs)
+    cursor = params.get("cursor") or None
+    bound = filter_params(params)
+    try:
+        page = keyset.paginate(listed, ordering=ordering, filters=bound, cursor=cursor, limit=limit)
+    except keyset.CursorError:
+        errors.append(_("That page link has expired; showing the first page."))
+        page = keyset.paginate(listed, ordering=ordering, filters=bound, cursor=None, limit=limit)
+    return ListPage(
+        entity=entity,
+        rows=page.items,
+        next_cursor=page.next_cursor,
+        has_previous=page.has_previous,
+        count=capped_count(qs),
+        columns=chosen_columns(entity, user, params),
+        all_columns=columns_for(entity, user),
+        ordering=ordering.key,
+        sortable={c.key: c.order for c in entity.columns if c.order in orderings},
+        filterset=filterset,
+        errors=errors,
+        field_errors=field_errors,
+    )
+
+
+def saved_views(entity: type[Entity], user) -> list[SavedView]:
+    """The user's own saved views and those others shared, for the picker."""
+    return list(
+        SavedView.objects.filter(entity=entity.key)
+        .filter(Q(user=user) | Q(shared=True))
+        .select_related("user")
+        .order_by("name", "id")
+    )

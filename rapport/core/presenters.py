@@ -1,0 +1,120 @@
+"""Turning records and audit rows into what pages display (no queries per row)."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models import Manager
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+
+from rapport.core import phones
+
+ALIASES = {"email": "primary_email", "phone": "primary_phone", "domain": "primary_domain"}
+
+
+def cell(obj, key: str) -> Any:
+    """The value of a list column: scalars as text, related rows as a list of strings."""
+    name = ALIASES.get(key, key)
+    if not hasattr(obj, name):
+        name = key if hasattr(obj, key) else f"{key}s"
+    display = getattr(obj, f"get_{name}_display", None)
+    if callable(display):
+        return display()
+    value = getattr(obj, name, None)
+    if isinstance(value, Manager):
+        items = value.all()  # prefetched by the entity's list_queryset
+        return [phones.pretty(i.number) if hasattr(i, "number") else str(i) for i in items]
+    if key.endswith("phone") and isinstance(value, str):
+        return phones.pretty(value) if value else ""
+    return display_value(value)
+
+
+def display_value(value: Any) -> Any:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, datetime.datetime):
+        return formats.date_format(timezone.localtime(value), "SHORT_DATE_FORMAT")
+    if isinstance(value, datetime.date):
+        return formats.date_format(value, "SHORT_DATE_FORMAT")
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if isinstance(value, Decimal):
+        return formats.number_format(value, use_l10n=True, force_grouping=True)
+    return value
+
+
+EXTRA_LABELS = {
+    "employment": _lazy("employment"),
+    "employment_end": _lazy("employment ended"),
+    "consent": _lazy("consent"),
+    "photo": _lazy("photo"),
+}
+
+
+def _label(model, key: str) -> str:
+    if key in EXTRA_LABELS:
+        return str(EXTRA_LABELS[key])
+    try:
+        field = model._meta.get_field(key)
+    except FieldDoesNotExist:
+        return key.replace("_", " ")
+    label = getattr(field, "verbose_name", None)
+    if label is None and field.related_model is not None:
+        label = field.related_model._meta.verbose_name_plural
+    return str(label or key)
+
+
+def _text(value: Any, names: dict[tuple[str, int], str], key: str) -> str:
+    if value in (None, "", [], {}):
+        return "—"
+    if key in {"owner", "team", "parent"} and isinstance(value, int):
+        return names.get((key, value), f"#{value}")
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, list):
+        return ", ".join(_text(v, names, key) for v in value)
+    if isinstance(value, dict):
+        label = value.get("company_name") or value.get("purpose")
+        parts = [f"{k}: {v}" for k, v in value.items() if k not in {"company", "company_name"}]
+        return " · ".join([str(label)] + parts) if label else ", ".join(parts)
+    return str(value)
+
+
+def timeline(events: list, model) -> list[dict[str, Any]]:
+    """History rows with labelled field changes; owners and teams by name (two queries)."""
+    from rapport.accounts.models import Team, User
+
+    wanted: dict[str, set[int]] = {"owner": set(), "team": set(), "parent": set()}
+    for event in events:
+        for key, pair in event.visible.items():
+            if key in wanted and isinstance(pair, list):
+                wanted[key].update(v for v in pair if isinstance(v, int))
+    names: dict[tuple[str, int], str] = {}
+    if wanted["owner"]:
+        for user in User.objects.filter(pk__in=wanted["owner"]):
+            names[("owner", user.pk)] = str(user)
+    if wanted["team"]:
+        for team in Team.objects.filter(pk__in=wanted["team"]):
+            names[("team", team.pk)] = str(team)
+    if wanted["parent"]:
+        for parent in model.all_objects.filter(pk__in=wanted["parent"]):
+            names[("parent", parent.pk)] = str(parent)
+    rows = []
+    for event in events:
+        changes = []
+        for key, pair in sorted(event.visible.items()):
+            old, new = (pair + [None, None])[:2] if isinstance(pair, list) else (None, pair)
+            changes.append(
+                {
+                    "label": _label(model, key),
+                    "old": _text(old, names, key),
+                    "new": _text(new, names, key),
+                }
+            )
+        rows.append({"event": event, "changes": changes})
+    return rows

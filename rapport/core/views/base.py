@@ -1,0 +1,74 @@
+"""Shared parts of the entity kit's views: the entity, scoped lookups, templates."""
+
+from __future__ import annotations
+
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import select_template
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import View
+
+from rapport.core import permissions
+from rapport.core.registry import Entity
+
+
+class KitView(LoginRequiredMixin, View):
+    """A view configured by an entity declaration (set through `as_view(entity=...)`)."""
+
+    entity: type[Entity] | None = None
+    form_class: type | None = None
+    detail_extra = None  # callable(request, obj) -> dict, for entity-specific sections
+
+    def visible(self, *, trashed: bool = False):
+        """Rows the user may view; `trashed=True` includes the trash (for restore)."""
+        manager = self.entity.model.all_objects if trashed else self.entity.model.objects
+        return manager.restrict(self.request.user, "view")
+
+    def get_visible(self, pk: int, *, detail: bool = False, trashed: bool = False):
+        """The record if the user may view it; 404 exactly as if it did not exist."""
+        qs = self.visible(trashed=trashed)
+        if detail:
+            qs = self.entity.detail_queryset(qs)
+        return get_object_or_404(qs, pk=pk)
+
+    def require(self, action: str, obj=None) -> None:
+        user = self.request.user
+        allowed = (
+            permissions.can(user, self.entity.key, action)
+            if obj is None
+            else permissions.allows(user, self.entity.key, action, obj)
+        )
+        if not allowed:
+            raise PermissionDenied(action)
+
+    def template(self, kind: str) -> str:
+        meta = self.entity.model._meta
+        names = [f"{meta.app_label}/{meta.model_name}_{kind}.html", f"kit/{kind}.html"]
+        if kind == "detail" and self.entity.detail_template:
+            names.insert(0, self.entity.detail_template)
+        return select_template(names).template.name
+
+    def url(self, name: str, *args) -> str:
+        return reverse(f"{self.entity.url_base}:{name}", args=args)
+
+    def back(self, fallback: str):
+        target = self.request.POST.get("next") or ""
+        ok = url_has_allowed_host_and_scheme(
+            target, {self.request.get_host()}, self.request.is_secure()
+        )
+        return redirect(target if target and ok else fallback)
+
+    def base_context(self, **extra) -> dict:
+        user = self.request.user
+        key = self.entity.key
+        return {
+            "entity": self.entity,
+            "url_base": self.entity.url_base,
+            "can_add": permissions.can(user, key, "add"),
+            "can_assign": permissions.can(user, key, "assign"),
+            "can_bulk_change": permissions.can(user, key, "change"),
+            "can_bulk_delete": permissions.can(user, key, "delete"),
+            **extra,
+        }
