@@ -181,3 +181,32 @@ def test_phone_sized_people_list_fits_and_nav_is_a_drawer(phone_page, login_as, 
     expect(toggle).to_have_attribute("aria-expanded", "true")
     sidebar.get_by_role("link", name=re.compile("Compan", re.I)).click()
     expect(page).to_have_url(re.compile(r"/companies/"))
+
+
+def test_invalid_email_is_shown_next_to_the_field_and_nothing_is_saved(page, login_as, alice):
+    from rapport.contacts.models import Person
+
+    login_as(page, alice)
+    page.goto("/people/new/")
+    page.fill("input[name=first_name]", "Broken")
+    page.fill("input[name=emails-0-address]", "not-an-email")
+    page.locator("main form[method=post] button[type=submit]").last.click()
+
+    expect(page).to_have_url(re.compile(r"/people/new/$"))
+    row = page.locator("[data-row]").filter(has=page.locator("input[name=emails-0-address]"))
+    expect(row.locator(".field-error")).to_be_visible()
+    expect(page.locator("input[name=emails-0-address]")).to_have_value("not-an-email")
+    assert not Person.all_objects.filter(first_name="Broken").exists()
+
+
+def test_dark_theme_is_kept_on_the_profile(page, login_as, alice):
+    login_as(page, alice)
+    page.goto("/")
+    with page.expect_response(lambda r: "/preferences/theme/" in r.url) as answer:
+        page.locator("[data-theme-choice=dark]").click()
+    assert answer.value.status == 204
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    alice.refresh_from_db()
+    assert alice.theme == "dark"
+    page.reload()
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
