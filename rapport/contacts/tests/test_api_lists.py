@@ -1,0 +1,170 @@
+"""API lists of people and companies: filters, orderings, keyset pages, query counts."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from rapport.contacts import services
+from rapport.core.api.testing import ApiClient, clear_throttle, fields_of, is_problem
+from rapport.testing.factories import CompanyFactory, PersonFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    clear_throttle()
+
+
+def walk(client, path, params) -> list[dict]:
+    """Every item of every page, following next_cursor to the end."""
+    items, cursor, pages = [], None, 0
+    while True:
+        query = dict(params, **({"cursor": cursor} if cursor else {}))
+        response = client.get(path, query)
+        assert response.status_code == 200, response.content
+        body = response.json()
+        assert set(body) == {"items", "next_cursor"}
+        items += body["items"]
+        cursor = body["next_cursor"]
+        pages += 1
+        assert pages < 100
+        if cursor is None:
+            return items
+
+
+@pytest.fixture
+def crowd(erin):
+    """17 people with duplicate names, missing emails and missing birthdays."""
+    people = []
+    for i in range(17):
+        data = {"first_name": f"P{i % 5}", "last_name": ["Adams", "Бондар", "Łukasz"][i % 3]}
+        if i % 4:
+            data["emails"] = [{"address": f"p{i % 6}@example.com"}]
+        if i % 3:
+            data["birthday"] = datetime.date(1980 + i % 4, 1 + i % 12, 1)
+        people.append(
+            PersonFactory(actor=erin, **data) if "emails" in data else _no_email(erin, data)
+        )
+    return people
+
+
+def _no_email(actor, data):
+    return services.person_create(actor=actor, data=data)
+
+
+@pytest.mark.parametrize(
+    "ordering",
+    [
+        "name",
+        "-name",
+        "email",
+        "-email",
+        "birthday",
+        "-birthday",
+        "-created_at",
+        "updated_at",
+        "owner,-name",
+        "company",
+    ],
+)
+def test_cursor_walks_every_row_exactly_once(erin, crowd, ordering):
+    items = walk(ApiClient(erin), "/people", {"ordering": ordering, "limit": 4})
+    ids = [item["id"] for item in items]
+    assert sorted(ids) == sorted(p.pk for p in crowd)
+    assert len(ids) == len(set(ids))
+    if ordering in {"birthday", "-birthday"}:  # NULLs last in both directions
+        values = [item["birthday"] for item in items]
+        present = [v for v in values if v is not None]
+        assert values == present + [None] * (len(values) - len(present))
+        assert present == sorted(present, reverse=ordering.startswith("-"))
+
+
+def test_tampered_or_foreign_cursor_is_400(erin, crowd):
+    client = ApiClient(erin)
+    cursor = client.get("/people", {"limit": 3}).json()["next_cursor"]
+    assert cursor
+    tampered = cursor[:-3] + ("AAA" if not cursor.endswith("AAA") else "BBB")
+    response = client.get("/people", {"limit": 3, "cursor": tampered})
+    assert is_problem(response, 400) and fields_of(response) == ["cursor"]
+    response = client.get("/people", {"limit": 3, "cursor": cursor, "ordering": "-name"})
+    assert is_problem(response, 400) and fields_of(response) == ["cursor"]
+    response = client.get("/people", {"limit": 3, "cursor": "garbage"})
+    assert is_problem(response, 400)
+
+
+def test_filters_and_or_and(alice, bob):
+    mine = PersonFactory(actor=alice, first_name="Mine", tags=["red"])
+    theirs = PersonFactory(actor=bob, first_name="Theirs", tags=["blue"])
+    PersonFactory(actor=bob, first_name="Plain")
+    client = ApiClient(alice)
+
+    def ids(params):
+        response = client.get("/people", params)
+        assert response.status_code == 200, response.content
+        return {item["id"] for item in response.json()["items"]}
+
+    assert ids({"owner": "me"}) == {mine.pk}
+    assert ids({"tag": ["red", "blue"]}) == {mine.pk, theirs.pk}  # repeated: OR
+    assert ids({"tag": "blue", "owner": "me"}) == set()  # different: AND
+    assert ids({"owner": [str(alice.pk), str(bob.pk)], "tag": "blue"}) == {theirs.pk}
+    assert ids({"email": mine.primary_email}) == {mine.pk}
+
+
+def test_unknown_filter_is_400(alice):
+    response = ApiClient(alice).get("/people", {"tags": "red"})
+    assert is_problem(response, 400) and fields_of(response) == ["tags"]
+
+
+def test_limit_defaults_to_50(alice):
+    for i in range(55):
+        services.person_create(actor=alice, data={"first_name": f"N{i:02d}"})
+    body = ApiClient(alice).get("/people").json()
+    assert len(body["items"]) == 50 and body["next_cursor"]
+
+
+def _list_queries(client, path) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(path, {"limit": 200})
+    assert response.status_code == 200
+    return len(ctx.captured_queries), len(response.json()["items"])
+
+
+def test_people_list_query_count_does_not_grow(alice):
+    client = ApiClient(alice)
+    client.get("/people")  # token last-used bookkeeping happens once a minute
+    company = CompanyFactory(actor=alice)
+
+    def add(n):
+        for i in range(n):
+            person = PersonFactory(
+                actor=alice,
+                tags=["a", "b"],
+                groups=["g"],
+                phones=[{"number": f"+38044123{i:04d}"}],
+            )
+            services.employment_add(actor=alice, person=person, company=company)
+
+    add(5)
+    few, count = _list_queries(client, "/people")
+    assert count == 5
+    add(25)
+    many, count = _list_queries(client, "/people")
+    assert count == 30
+    assert few == many
+
+
+def test_companies_list_query_count_does_not_grow(alice):
+    client = ApiClient(alice)
+    client.get("/companies")
+    for _ in range(5):
+        CompanyFactory(actor=alice, tags=["x"], phones=[{"number": "+380441234567"}])
+    few, _ = _list_queries(client, "/companies")
+    for _ in range(25):
+        CompanyFactory(actor=alice, tags=["x"], phones=[{"number": "+380441234567"}])
+    many, count = _list_queries(client, "/companies")
+    assert count == 30 and few == many
