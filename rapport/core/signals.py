@@ -1,4 +1,5 @@
-"""Login, logout and failed-login audit rows (authentication events only).
+"""Login, logout and failed-login audit rows (authentication events only), plus the
+security events around them: password changed or reset, second factor added or removed.
 
 Django and django-axes announce these events only through signals, so this is the one
 place signals write audit rows; business writes never happen here. Each row carries
@@ -8,6 +9,8 @@ reads the request context bound by RequestContextMiddleware.
 
 from __future__ import annotations
 
+from allauth.account import signals as account_signals
+from allauth.mfa import signals as mfa_signals
 from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
@@ -77,3 +80,42 @@ def audit_lockout(sender, request=None, username=None, ip_address=None, **kwargs
         return
     typed, target = _target(request, None)
     _record_anonymous(typed or username or "", target, reason="lockout")
+
+
+@receiver(mfa_signals.authentication_failed, dispatch_uid="rapport_audit_mfa_failed")
+def audit_mfa_failed(sender, request=None, user=None, authenticator=None, **kwargs) -> None:
+    """A wrong second-factor code: the password was right, the sign-in still failed."""
+    if user is None:
+        return
+    _record_anonymous(user.get_username(), _user_row(user), reason="invalid_mfa_code")
+
+
+def _security_event(user, event: str, **extra) -> None:
+    audit.record(
+        audit.Action.UPDATE, actor=user, extra={"event": event, **extra}, **_user_row(user)
+    )
+
+
+@receiver(account_signals.password_changed, dispatch_uid="rapport_audit_password_changed")
+def audit_password_changed(sender, request=None, user=None, **kwargs) -> None:
+    _security_event(user, "password_changed")
+
+
+@receiver(account_signals.password_reset, dispatch_uid="rapport_audit_password_reset")
+def audit_password_reset(sender, request=None, user=None, **kwargs) -> None:
+    _security_event(user, "password_reset")
+
+
+@receiver(mfa_signals.authenticator_added, dispatch_uid="rapport_audit_mfa_added")
+def audit_mfa_added(sender, request=None, user=None, authenticator=None, **kwargs) -> None:
+    _security_event(user, "mfa_added", kind=getattr(authenticator, "type", ""))
+
+
+@receiver(mfa_signals.authenticator_removed, dispatch_uid="rapport_audit_mfa_removed")
+def audit_mfa_removed(sender, request=None, user=None, authenticator=None, **kwargs) -> None:
+    _security_event(user, "mfa_removed", kind=getattr(authenticator, "type", ""))
+
+
+@receiver(mfa_signals.authenticator_reset, dispatch_uid="rapport_audit_mfa_reset")
+def audit_mfa_reset(sender, request=None, user=None, authenticator=None, **kwargs) -> None:
+    _security_event(user, "mfa_reset", kind=getattr(authenticator, "type", ""))

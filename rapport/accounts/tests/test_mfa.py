@@ -29,7 +29,7 @@ def password_step(client, login="alice"):
     return client.post("/accounts/login/", {"login": login, "password": PASSWORD})
 
 
-def enrol(alice) -> str:
+def enrol(alice, on_commit) -> str:
     client = Client()
     assert password_step(client).status_code == 302
     # Enabling a second factor asks for the password again (allauth's reauthentication).
@@ -40,9 +40,11 @@ def enrol(alice) -> str:
     assert page.status_code == 200
     assert "data:image/svg+xml" in page.content.decode()  # QR code, no external request
     secret = client.session[SECRET_SESSION_KEY]
-    response = client.post(reverse("mfa_activate_totp"), {"code": totp_now(secret)})
+    with on_commit(execute=True):  # allauth announces the new authenticator on commit
+        response = client.post(reverse("mfa_activate_totp"), {"code": totp_now(secret)})
     assert response.status_code == 302, response.content.decode()[-2000:]
     assert Authenticator.objects.filter(user=alice, type=Authenticator.Type.TOTP).exists()
+    assert AuditEvent.objects.filter(actor=alice, extra__event="mfa_added").exists()
     return secret
 
 
@@ -52,8 +54,8 @@ def frozen():
         yield clock
 
 
-def test_enrolled_user_needs_the_code_to_sign_in(alice, frozen):
-    secret = enrol(alice)
+def test_enrolled_user_needs_the_code_to_sign_in(alice, frozen, django_capture_on_commit_callbacks):
+    secret = enrol(alice, django_capture_on_commit_callbacks)
     frozen.tick(datetime.timedelta(seconds=60))  # a fresh code (used codes are refused)
 
     client = Client()
@@ -65,6 +67,9 @@ def test_enrolled_user_needs_the_code_to_sign_in(alice, frozen):
     wrong = client.post(MFA_URL, {"code": "000000" if totp_now(secret) != "000000" else "111111"})
     assert wrong.status_code == 200 and "_auth_user_id" not in client.session
 
+    failed = AuditEvent.objects.get(action="login_failed", extra__reason="invalid_mfa_code")
+    assert failed.object_id == alice.pk and failed.actor is None
+
     response = client.post(MFA_URL, {"code": totp_now(secret)})
     assert response.status_code == 302
     assert client.session["_auth_user_id"] == str(alice.pk)
@@ -72,8 +77,8 @@ def test_enrolled_user_needs_the_code_to_sign_in(alice, frozen):
     assert "mfa" in login.extra["methods"]
 
 
-def test_recovery_code_works_once(alice, frozen):
-    enrol(alice)
+def test_recovery_code_works_once(alice, frozen, django_capture_on_commit_callbacks):
+    enrol(alice, django_capture_on_commit_callbacks)
     # Activating TOTP generates the recovery codes too.
     authenticator = Authenticator.objects.get(user=alice, type=Authenticator.Type.RECOVERY_CODES)
     code = RecoveryCodes(authenticator).get_unused_codes()[0]
@@ -90,8 +95,8 @@ def test_recovery_code_works_once(alice, frozen):
     assert "_auth_user_id" not in second.session
 
 
-def test_guessing_codes_is_limited(alice, frozen):
-    secret = enrol(alice)
+def test_guessing_codes_is_limited(alice, frozen, django_capture_on_commit_callbacks):
+    secret = enrol(alice, django_capture_on_commit_callbacks)
     frozen.tick(datetime.timedelta(seconds=60))
     client = Client()
     password_step(client)
@@ -104,11 +109,24 @@ def test_guessing_codes_is_limited(alice, frozen):
     assert response.status_code in (200, 429)
 
 
-def test_mfa_pages_are_styled_and_script_free(alice, frozen):
+def test_mfa_pages_are_styled_and_script_free(alice, frozen, django_capture_on_commit_callbacks):
+    enrol(alice, django_capture_on_commit_callbacks)
+    client = Client()
+    client.force_login(alice)
+    client.post(reverse("account_reauthenticate"), {"password": PASSWORD})
+    for name in ("mfa_index", "mfa_view_recovery_codes"):
+        response = client.get(reverse(name))
+        assert response.status_code == 200, name
+        body = response.content.decode()
+        assert 'class="card' in body
+        assert "<script>" not in body and "style=" not in body
+
+
+def test_enrolment_page_is_styled(alice, frozen, django_capture_on_commit_callbacks):
     client = Client()
     password_step(client)
     client.post(reverse("account_reauthenticate"), {"password": PASSWORD})
-    for name in ("mfa_index", "mfa_activate_totp"):
+    for name in ("mfa_activate_totp",):
         body = client.get(reverse(name)).content.decode()
         assert 'class="card' in body
         assert "<script>" not in body and "style=" not in body

@@ -161,3 +161,30 @@ def test_sign_up_is_closed(client, personas):
     response = client.get("/accounts/signup/")
     assert response.status_code == 200
     assert b'name="password1"' not in response.content
+
+
+def test_password_change_page_is_styled_and_audited(alice):
+    client = Client()
+    sign_in(client, "alice")
+    page = client.get(reverse("account_change_password"))
+    assert page.status_code == 200
+    assert 'class="card card-body' in page.content.decode()
+    response = client.post(
+        reverse("account_change_password"),
+        {
+            "oldpassword": PASSWORD,
+            "password1": "a-New-long-Pa55word",
+            "password2": "a-New-long-Pa55word",
+        },
+    )
+    assert response.status_code == 302
+    alice.refresh_from_db()
+    assert alice.check_password("a-New-long-Pa55word")
+    assert client.session["_auth_user_id"] == str(alice.pk)  # still signed in
+    assert AuditEvent.objects.filter(actor=alice, extra__event="password_changed").exists()
+
+
+def test_password_reset_sends_a_mail_to_a_known_address(client, alice, mailoutbox):
+    response = client.post(reverse("account_reset_password"), {"email": "alice@example.com"})
+    assert response.status_code == 302
+    assert len(mailoutbox) == 1 and mailoutbox[0].to == ["alice@example.com"]
