@@ -368,3 +368,13 @@ def test_docs_page_works_offline_under_the_csp(db):
     settings = json.loads(settings_json)
     assert settings["url"] == "/api/v1/openapi.json" and settings["validatorUrl"] is None
     assert is_problem(Client().get("/api/v1/docs/assets/secret.py"), 404)
+
+
+def test_messages_follow_the_users_language(alice):
+    alice.language = "uk"
+    alice.save(update_fields=["language"])
+    client = ApiClient(alice)
+    response = client.get("/people", {"colour": "red"})
+    assert is_problem(response, 400)
+    english = ApiClient(alice).get("/people", {"colour": "red"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert english.json()["title"] == "Bad request"
