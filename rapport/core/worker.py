@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import datetime
 import logging
+import os
+import signal
 import threading
 import uuid
 
@@ -102,18 +104,32 @@ class Housekeeping(threading.Thread):
     """Heartbeat, reaper and scheduler on one timer, beside the worker loop."""
 
     def __init__(
-        self, worker_id: str, *, run_scheduler: bool = True, interval: float = HOUSEKEEPING_SECONDS
+        self,
+        worker_id: str,
+        *,
+        run_scheduler: bool = True,
+        interval: float = HOUSEKEEPING_SECONDS,
+        parent_pid: int | None = None,
     ):
         super().__init__(name="rapport-housekeeping", daemon=True)
         self.worker_id = worker_id
         self.interval = interval
         self.stop = threading.Event()
+        self.parent_pid = parent_pid
         self.scheduler = scheduler.Scheduler(f"{worker_id}") if run_scheduler else None
 
     def beat(self) -> None:
         scheduler.acquire_lease(heartbeat_name(self.worker_id), self.worker_id, HEARTBEAT_TTL)
 
+    def orphaned(self) -> bool:
+        return self.parent_pid is not None and os.getppid() != self.parent_pid
+
     def once(self) -> None:
+        if self.orphaned():
+            logger.warning("the server that started this worker is gone; stopping")
+            self.stop.set()
+            os.kill(os.getpid(), signal.SIGTERM)  # the worker loop's graceful shutdown
+            return
         self.beat()
         reap_lost_tasks()
         if self.scheduler is not None:
@@ -147,6 +163,7 @@ def run_worker(
     worker_id: str | None = None,
     backend_name: str = DEFAULT_TASK_BACKEND_ALIAS,
     signals: bool = True,
+    parent_pid: int | None = None,
 ) -> None:
     """Run tasks until stopped (or, with `batch`, until the queue is empty)."""
     from django_tasks_db.management.commands.db_worker import Worker
@@ -163,7 +180,7 @@ def run_worker(
         worker_id=worker_id,
         excluded_queue_names=[],
     )
-    housekeeping = Housekeeping(worker_id, run_scheduler=run_scheduler)
+    housekeeping = Housekeeping(worker_id, run_scheduler=run_scheduler, parent_pid=parent_pid)
     housekeeping.beat()
     if batch:
         housekeeping.once()

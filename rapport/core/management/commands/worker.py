@@ -29,6 +29,12 @@ class Command(BaseCommand):
             help=_("Do not take part in running periodic jobs."),
         )
         parser.add_argument("--worker-id", default=None, help=_("A unique id for this worker."))
+        parser.add_argument(
+            "--parent-pid",
+            type=int,
+            default=None,
+            help=_("Stop when this process (the `rapport serve` that started us) is gone."),
+        )
 
     def handle(self, *args, **options) -> None:
         from django_tasks_db import DatabaseBackend
@@ -53,4 +59,5 @@ class Command(BaseCommand):
             run_scheduler=not options["no_scheduler"],
             worker_id=options["worker_id"],
             signals=not options["batch"],
+            parent_pid=options["parent_pid"],
         )
