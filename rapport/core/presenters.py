@@ -93,7 +93,8 @@ def timeline(events: list, model) -> list[dict[str, Any]]:
     for event in events:
         for key, pair in event.visible.items():
             if key in wanted and isinstance(pair, list):
-                wanted[key].update(v for v in pair if isinstance(v, int))
+                flat = [x for v in pair for x in (v if isinstance(v, list) else [v])]
+                wanted[key].update(v for v in flat if isinstance(v, int))
     names: dict[tuple[str, int], str] = {}
     if wanted["owner"]:
         for user in User.objects.filter(pk__in=wanted["owner"]):
@@ -109,6 +110,13 @@ def timeline(events: list, model) -> list[dict[str, Any]]:
         changes = []
         for key, pair in sorted(event.visible.items()):
             old, new = (pair + [None, None])[:2] if isinstance(pair, list) else (None, pair)
+            if (
+                event.action == "create"
+                and isinstance(new, list)
+                and len(new) == 2
+                and new[0] is None
+            ):
+                new = new[1]  # audit.initial() nests [None, [None, value]]; show the value
             changes.append(
                 {
                     "label": _label(model, key),
