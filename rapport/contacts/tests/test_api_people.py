@@ -125,6 +125,8 @@ def test_viewer_may_not_create(dave):
     response = api(dave).post("/people", {"first_name": "Nope"})
     assert is_problem(response, 403)
     assert not Person.objects.filter(first_name="Nope").exists()
+    assert AuditEvent.objects.filter(action="denied", actor=dave, object_type="person").exists()
+    assert is_problem(api(dave).post("/people", {"bogus": 1}), 403)
 
 
 def test_personal_fields_hidden_without_permission(alice, erin, admin):

@@ -234,6 +234,7 @@ def entity_router(spec: ApiSpec, api) -> Router:
     )
     def create_record(request):
         def run():
+            core_services.require_add(request.auth, entity.key)  # 403 before judging the body
             obj = entity.create_service(actor=request.auth, data=body(request, spec.create))
             location = f"{request.path.rstrip('/')}/{obj.pk}"
             return render(request, obj, 201, location=location)

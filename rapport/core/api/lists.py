@@ -7,6 +7,7 @@ keys, bad values, unknown orderings and foreign cursors are 400s naming the para
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import django_filters
@@ -15,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from rapport.core import keyset, permissions
 from rapport.core.api.problems import Problem, errors_from_django, field_error
+from rapport.core.filters import EntityFilterSet
 from rapport.core.models import CustomFieldDefinition
 
 DEFAULT_LIMIT = 50
@@ -49,9 +51,20 @@ def _bad_query(errors: list[dict[str, Any]]) -> Problem:
     return Problem(400, _("The query is not valid."), errors=errors)
 
 
+@cache
+def filterset_for(entity) -> type[EntityFilterSet]:
+    """The entity's FilterSet, or the shared filters (owner, team, tag, dates) when it
+    declares none."""
+    if entity.filterset_class is not None:
+        return entity.filterset_class
+    meta = type("Meta", (), {"model": entity.model, "fields": []})
+    name = f"{entity.model.__name__}FilterSet"
+    return type(name, (EntityFilterSet,), {"Meta": meta, "entity_key": entity.key})
+
+
 def list_page(entity, user, params, queryset) -> ListResult:
     """One page of `queryset` (already restricted) filtered and ordered by `params`."""
-    filterset = entity.filterset_class(params, queryset, user=user)
+    filterset = filterset_for(entity)(params, queryset, user=user)
     unknown = filterset.unknown_keys()
     if unknown:
         raise _bad_query(
@@ -114,8 +127,8 @@ def query_parameters(entity) -> list[dict[str, Any]]:
     """Every FilterSet filter (custom-field ones as defined right now) plus ordering, cursor
     and limit, as OpenAPI parameters."""
     params: list[dict[str, Any]] = []
-    filterset_class = entity.filterset_class
-    for name, flt in (filterset_class.base_filters if filterset_class else {}).items():
+    filterset_class = filterset_for(entity)
+    for name, flt in filterset_class.base_filters.items():
         schema = _filter_schema(flt)
         param: dict[str, Any] = {
             "name": name,
@@ -127,18 +140,17 @@ def query_parameters(entity) -> list[dict[str, Any]]:
         if schema.get("type") == "array":
             param.update(style="form", explode=True)
         params.append(param)
-    if filterset_class is not None:  # custom-field filters exist per definition row
-        key = getattr(filterset_class, "entity_key", "") or entity.key
-        for definition in CustomFieldDefinition.objects.filter(entity=key):
-            params.append(
-                {
-                    "name": f"cf_{definition.slug}",
-                    "in": "query",
-                    "required": False,
-                    "schema": {"type": "string"},
-                    "description": definition.label,
-                }
-            )
+    key = getattr(filterset_class, "entity_key", "") or entity.key
+    for definition in CustomFieldDefinition.objects.filter(entity=key):  # one filter per row
+        params.append(
+            {
+                "name": f"cf_{definition.slug}",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string"},
+                "description": definition.label,
+            }
+        )
     orderings = sorted(entity.orderings)
     params += [
         {

@@ -67,3 +67,72 @@ def is_problem(response, status: int) -> bool:
 def clear_throttle() -> None:
     """Rate-limit history lives in the cache; tests reuse user ids across runs."""
     cache.clear()
+
+
+class EntityApiContract:
+    """The API guarantees every exposed entity keeps; subclass as `Test<Entity>Api` and
+    fill in `entity_key`, `make(actor)` and `valid_body()`."""
+
+    entity_key: str = ""
+
+    def make(self, actor):  # pragma: no cover - subclasses build one record
+        raise NotImplementedError
+
+    def valid_body(self) -> dict[str, Any]:  # pragma: no cover
+        raise NotImplementedError
+
+    @property
+    def base(self) -> str:
+        from rapport.core.registry import registry
+
+        return f"/{registry.get(self.entity_key).url_base}"
+
+    def test_outsider_gets_404_like_a_missing_record(self, alice, carol):
+        clear_throttle()
+        obj = self.make(alice)
+        client = ApiClient(carol)
+        for response in (
+            client.get(f"{self.base}/{obj.pk}"),
+            client.patch(f"{self.base}/{obj.pk}", {}),
+            client.delete(f"{self.base}/{obj.pk}"),
+        ):
+            assert is_problem(response, 404)
+        assert obj.pk not in [item["id"] for item in client.get(self.base).json()["items"]]
+
+    def test_teammate_may_view_but_not_change(self, alice, bob):
+        clear_throttle()
+        obj = self.make(alice)
+        client = ApiClient(bob)
+        assert client.get(f"{self.base}/{obj.pk}").status_code == 200
+        assert is_problem(client.patch(f"{self.base}/{obj.pk}", {}), 403)
+        assert is_problem(client.delete(f"{self.base}/{obj.pk}"), 403)
+
+    def test_create_read_trash_restore(self, alice):
+        clear_throttle()
+        client = ApiClient(alice)
+        created = client.post(self.base, self.valid_body())
+        assert created.status_code == 201, created.content
+        pk = created.json()["id"]
+        assert created["ETag"] == '"1"' and created["Location"].endswith(f"{self.base}/{pk}")
+        assert client.get(f"{self.base}/{pk}").json() == created.json()
+        assert client.delete(f"{self.base}/{pk}", HTTP_IF_MATCH='"1"').status_code == 204
+        assert is_problem(client.get(f"{self.base}/{pk}"), 404)
+        assert client.post(f"{self.base}/{pk}/restore").status_code == 200
+        history = client.get("/audit", {"object_type": self.entity_key, "object_id": pk})
+        assert [e["action"] for e in history.json()["items"]] == ["restore", "delete", "create"]
+
+    def test_list_query_count_is_constant(self, alice):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        clear_throttle()
+        client = ApiClient(alice)
+        client.get(self.base)
+        counts = []
+        for batch in (3, 12):
+            for _ in range(batch):
+                self.make(alice)
+            with CaptureQueriesContext(connection) as ctx:
+                assert client.get(self.base, {"limit": 200}).status_code == 200
+            counts.append(len(ctx.captured_queries))
+        assert counts[0] == counts[1]

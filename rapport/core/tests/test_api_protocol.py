@@ -378,3 +378,16 @@ def test_messages_follow_the_users_language(alice):
     assert is_problem(response, 400)
     english = ApiClient(alice).get("/people", {"colour": "red"}, HTTP_ACCEPT_LANGUAGE="en")
     assert english.json()["title"] == "Bad request"
+
+
+def test_every_exposed_entity_gets_the_generic_endpoints(db):
+    from rapport.core.api.crud import specs
+    from rapport.core.registry import registry
+
+    assert {"person", "company"} <= set(specs)
+    paths = json.loads(Client().get("/api/v1/openapi.json").content)["paths"]
+    for key in specs:
+        base = f"/api/v1/{registry.get(key).url_base}"
+        assert set(paths[base]) == {"get", "post"}
+        assert set(paths[base + "/{id}"]) == {"get", "patch", "delete"}
+        assert set(paths[base + "/{id}/restore"]) == {"post"}
