@@ -22,3 +22,5 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+STATIC_ROOT = os.path.join(tempfile.gettempdir(), "rapport-test-static")
+os.makedirs(STATIC_ROOT, exist_ok=True)
