@@ -150,6 +150,11 @@ def test_edit_saves_through_the_service(alice):
     record.refresh_from_db()
     assert record.first_name == "New"
     assert AuditEvent.objects.filter(object_id=record.pk, action="update").exists()
+    history = web.get(f"/people/{record.pk}/").context["history"]
+    newest = {c["label"]: (c["old"], c["new"]) for c in history[0]["changes"]}
+    assert newest["first name"] == ("Old", "New")
+    created = {c["label"]: c["new"] for c in history[-1]["changes"]}
+    assert created["owner"] == str(alice) and created["team"] == "Team A"
 
 
 def test_stale_edit_is_refused_with_both_values(alice, bob, erin):
