@@ -50,8 +50,10 @@ class Entity:
     detail_template: ClassVar[str | None] = None
     list_row_template: ClassVar[str | None] = None
 
-    # Services: callables with keyword-only arguments.
-    # create(*, actor, data) -> obj; update(*, actor, obj, data, expected_version) -> obj
+    # Services: callables with keyword-only arguments, named in the domain's words:
+    # create(*, actor, data) -> obj; update(*, actor, <model_name>=obj, data,
+    # expected_version) -> obj (e.g. person_update(*, actor, person, ...)). Callers use
+    # Entity.create() / Entity.update(), which pass the right keyword.
     create_service: ClassVar[Callable[..., Model] | None] = None
     update_service: ClassVar[Callable[..., Model] | None] = None
 
@@ -75,6 +77,17 @@ class Entity:
     def serialize(cls, obj: Model, user) -> dict[str, Any]:
         """The API/export representation; personal fields left out unless permitted."""
         raise TypeError(f"entity {cls.key!r} must define serialize()")
+
+    @classmethod
+    def create(cls, *, actor, data) -> Model:
+        return cls.create_service(actor=actor, data=data)
+
+    @classmethod
+    def update(cls, *, actor, obj: Model, data, expected_version: int | None = None) -> Model:
+        keyword = cls.model._meta.model_name
+        return cls.update_service(
+            actor=actor, data=data, expected_version=expected_version, **{keyword: obj}
+        )
 
     @classmethod
     def get_absolute_url(cls, obj: Model) -> str:

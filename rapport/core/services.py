@@ -15,6 +15,7 @@ from typing import Any, ParamSpec, TypeVar
 from django.db import transaction
 from django.db.models import F, Model
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from rapport.core import audit, permissions
 from rapport.core.exceptions import ConflictError, FieldPermissionDenied, PermissionDenied
@@ -100,7 +101,7 @@ def apply_ownership(obj, *, actor, owner=None, team=None, creating: bool) -> Non
         ):
             if not permissions.can(actor, entity, "assign"):
                 field = "owner" if wants_owner != default_owner else "team"
-                raise FieldPermissionDenied(field, "You may not assign records to others.")
+                raise FieldPermissionDenied(field, _("You may not assign records to others."))
         obj.owner = wants_owner
         obj.team_id = wants_team_id
         return
@@ -109,7 +110,7 @@ def apply_ownership(obj, *, actor, owner=None, team=None, creating: bool) -> Non
             continue
         if getattr(obj, f"{field}_id") != value.pk:
             if not permissions.allows(actor, entity, "assign", obj):
-                raise FieldPermissionDenied(field, "You may not reassign this record.")
+                raise FieldPermissionDenied(field, _("You may not reassign this record."))
             setattr(obj, field, value)
 
 

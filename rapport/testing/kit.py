@@ -165,11 +165,9 @@ class EntityKitTests:
         web.get(self.ui(f"{obj.pk}/"))
         with CaptureQueriesContext(connection) as before:
             web.get(self.ui(f"{obj.pk}/"))
-        update = self.entity.update_service
-        model_name = self.entity.model._meta.model_name
         for i in range(5):
             current = self.entity.model.objects.get(pk=obj.pk)
-            update(actor=alice, data={"tags": [f"t{i}"]}, **{model_name: current})
+            self.entity.update(actor=alice, obj=current, data={"tags": [f"t{i}"]})
         with CaptureQueriesContext(connection) as after:
             web.get(self.ui(f"{obj.pk}/"))
         assert len(after) == len(before)
