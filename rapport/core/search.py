@@ -26,7 +26,7 @@ from django.db.models.expressions import RawSQL
 from django.urls import NoReverseMatch, reverse
 
 from rapport.core.registry import Entity, registry
-from rapport.core.searchbackends import ENTRY_TABLE, SearchBackend, SearchQuery, backend_for
+from rapport.core.searchbackends import SearchBackend, SearchQuery, backend_for
 from rapport.core.searchbackends.base import Row, chunks
 from rapport.core.text import digits, fold
 
@@ -211,6 +211,7 @@ def rebuild(*, using: str = DEFAULT_DB_ALIAS, stdout=None) -> dict[str, int]:
                     f"{entity.verbose_name_plural}: {counts[entity.key]} "
                     f"({time.monotonic() - started:.1f} s)"
                 )
+    engine.analyze()
     return counts
 
 
@@ -264,10 +265,10 @@ def search(
             scope_params.extend(part[1])
     if not scopes:
         return []
-    match_sql, match_params = engine.match(query, "e")
+    source_sql, match_sql, match_params = engine.source(query, "e")
     rank_sql, rank_params = engine.rank(query, "e")
     sql = (
-        f"SELECT e.entity, e.object_id, e.title, e.subtitle FROM {ENTRY_TABLE} e "  # noqa: S608
+        f"SELECT e.entity, e.object_id, e.title, e.subtitle FROM {source_sql} "  # noqa: S608
         f"WHERE {match_sql} AND ({' OR '.join(scopes)}) "
         f"ORDER BY {rank_sql}, e.title_key, e.id LIMIT %s"
     )
@@ -296,9 +297,9 @@ def filter_queryset(qs, text: str):
         folded = fold(text)
         return qs.filter(Q(sort_key__contains=folded)) if folded else qs
     engine = backend_for(connections[qs.db])
-    match_sql, match_params = engine.match(query, "e")
+    source_sql, match_sql, match_params = engine.source(query, "e")
     subquery = RawSQL(  # noqa: S611 - user text travels only as parameters
-        f"SELECT e.object_id FROM {ENTRY_TABLE} e WHERE e.entity = %s AND {match_sql}",  # noqa: S608
-        [entity.key, *match_params],
+        f"SELECT e.object_id FROM {source_sql} WHERE {match_sql} AND e.entity = %s",  # noqa: S608
+        [*match_params, entity.key],
     )
     return qs.filter(pk__in=subquery)

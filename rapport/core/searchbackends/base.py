@@ -134,9 +134,18 @@ class SearchBackend:
         raise NotImplementedError
 
     # --- reads -----------------------------------------------------------------------
-    def match(self, query: SearchQuery, alias: str = "e") -> tuple[str, list]:
-        """A WHERE condition on the entry table selecting rows that match the query."""
+    def source(self, query: SearchQuery, alias: str = "e") -> tuple[str, str, list]:
+        """(FROM clause, WHERE condition, params) selecting the entries that match.
+
+        The FROM clause names the entry table as `alias`; an engine may put its own
+        index first so the database is driven by the matches, not by the entries.
+        """
         raise NotImplementedError
+
+    def analyze(self) -> None:
+        """Refresh planner statistics after a bulk load."""
+        with self.connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {ENTRY_TABLE}")
 
     def rank(self, query: SearchQuery, alias: str = "e") -> tuple[str, list]:
         """An ORDER BY expression: 0 when the title or sort key starts with the query,

@@ -82,15 +82,16 @@ class PostgresBackend(SearchBackend):
             cursor.execute(f"TRUNCATE {ENTRY_TABLE}")  # noqa: S608
 
     # --- reads -----------------------------------------------------------------------
-    def match(self, query: SearchQuery, alias: str = "e") -> tuple[str, list]:
+    def source(self, query: SearchQuery, alias: str = "e") -> tuple[str, str, list]:
+        source = f"{ENTRY_TABLE} {alias}"
         if not query.terms:
             tsquery = " & ".join(f"{term}:*" for term in query.short)
-            return (
-                f"(to_tsvector('simple'::regconfig, {alias}.body) "
-                "@@ to_tsquery('simple'::regconfig, %s))",
-                [tsquery],
+            where = (
+                f"to_tsvector('simple'::regconfig, {alias}.body) "
+                "@@ to_tsquery('simple'::regconfig, %s)"
             )
+            return source, where, [tsquery]
         parts = [f"{alias}.body LIKE %s" for _ in query.terms]
         params: list = ["%" + term + "%" for term in query.terms]
         extra, extra_params = self.short_conditions(query, alias)
-        return " AND ".join(parts + extra), params + extra_params
+        return source, " AND ".join(parts + extra), params + extra_params

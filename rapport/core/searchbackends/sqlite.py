@@ -123,11 +123,14 @@ class SqliteBackend(SearchBackend):
             cursor.execute(f"DELETE FROM {ENTRY_TABLE}")  # noqa: S608
 
     # --- reads -----------------------------------------------------------------------
-    def match(self, query: SearchQuery, alias: str = "e") -> tuple[str, list]:
+    def source(self, query: SearchQuery, alias: str = "e") -> tuple[str, str, list]:
         if not query.terms:
-            return self.prefix_condition(query, alias)
+            where, params = self.prefix_condition(query, alias)
+            return f"{ENTRY_TABLE} {alias}", where, params
+        # CROSS JOIN pins the join order: SQLite walks the FTS matches and looks each
+        # entry up by its primary key, never the entry table.
+        source = f"{FTS_TABLE} f CROSS JOIN {ENTRY_TABLE} {alias} ON {alias}.id = f.rowid"
         expression = " ".join(fts_phrase(term) for term in query.terms)
-        parts = [f"{alias}.id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s)"]  # noqa: S608
-        params: list = [expression]
         extra, extra_params = self.short_conditions(query, alias)
-        return " AND ".join(parts + extra), params + extra_params
+        where = " AND ".join([f"f.{FTS_TABLE} MATCH %s", *extra])
+        return source, where, [expression, *extra_params]
