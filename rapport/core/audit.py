@@ -51,7 +51,7 @@ def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[
 
 def initial(after: Mapping[str, Any]) -> dict[str, list[Any]]:
     """The changes of a create: every field that holds a value."""
-    return {k: [None, v] for k, v in diff({}, after).items() if v[1] not in (None, "", [], {})}
+    return {k: v for k, v in diff({}, after).items() if v[1] not in (None, "", [], {})}
 
 
 def build(

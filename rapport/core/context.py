@@ -13,13 +13,14 @@ class RequestContext:
     via: str = ""  # "web", "api", "cli", "task"
 
 
-_current: contextvars.ContextVar[RequestContext] = contextvars.ContextVar(
-    "rapport_request_context", default=RequestContext()
+_EMPTY = RequestContext()
+_current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(
+    "rapport_request_context", default=None
 )
 
 
 def current() -> RequestContext:
-    return _current.get()
+    return _current.get() or _EMPTY
 
 
 def bind(ctx: RequestContext) -> contextvars.Token:

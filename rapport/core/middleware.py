@@ -36,15 +36,27 @@ class RequestContextMiddleware:
 
 
 class UserContextMiddleware:
-    """Applies the signed-in user's language and time zone preferences."""
+    """Applies the signed-in user's time zone, and their saved language on a browser that
+    has not chosen one yet (the language cookie, once set, wins)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        from django.utils import timezone
+        from django.conf import settings
+        from django.utils import timezone, translation
 
         user = getattr(request, "user", None)
+        adopt_language = (
+            user is not None
+            and user.is_authenticated
+            and user.language in dict(settings.LANGUAGES)
+            and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES
+            and not request.path.startswith("/api/")
+        )
+        if adopt_language:
+            translation.activate(user.language)
+            request.LANGUAGE_CODE = user.language
         if user is not None and user.is_authenticated and user.time_zone:
             try:
                 import zoneinfo
@@ -54,7 +66,13 @@ class UserContextMiddleware:
                 timezone.deactivate()
         else:
             timezone.deactivate()
-        return self.get_response(request)
+        response = self.get_response(request)
+        if adopt_language:
+            response.set_cookie(
+                settings.LANGUAGE_COOKIE_NAME, user.language, samesite="Lax",
+                max_age=settings.LANGUAGE_COOKIE_AGE,
+            )
+        return response
 
 
 class RequestIdLogFilter(logging.Filter):

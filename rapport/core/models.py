@@ -204,6 +204,9 @@ class IdempotencyRecord(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} {self.key}"
+
 
 class SchedulerLease(models.Model):
     """Only the holder of a live lease runs the periodic scheduler."""
@@ -212,9 +215,15 @@ class SchedulerLease(models.Model):
     holder = models.CharField(max_length=100)
     expires_at = models.DateTimeField()
 
+    def __str__(self) -> str:
+        return f"{self.name}: {self.holder}"
+
 
 class PeriodicRun(models.Model):
     """When each periodic job last ran, so a restart does not run them all again."""
 
     name = models.CharField(max_length=100, primary_key=True)
     last_run_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.name

@@ -110,13 +110,6 @@ def timeline(events: list, model) -> list[dict[str, Any]]:
         changes = []
         for key, pair in sorted(event.visible.items()):
             old, new = (pair + [None, None])[:2] if isinstance(pair, list) else (None, pair)
-            if (
-                event.action == "create"
-                and isinstance(new, list)
-                and len(new) == 2
-                and new[0] is None
-            ):
-                new = new[1]  # audit.initial() nests [None, [None, value]]; show the value
             changes.append(
                 {
                     "label": _label(model, key),

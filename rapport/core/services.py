@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextvars
 import functools
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F, Model
@@ -21,13 +21,10 @@ from rapport.core import audit, permissions
 from rapport.core.exceptions import ConflictError, FieldPermissionDenied, PermissionDenied
 from rapport.core.models import Tag
 
-
-P = ParamSpec("P")
-R = TypeVar("R")
 _depth: contextvars.ContextVar[int] = contextvars.ContextVar("rapport_service_depth", default=0)
 
 
-def service(func: Callable[P, R]) -> Callable[P, R]:
+def service[**P, R](func: Callable[P, R]) -> Callable[P, R]:
     """Run a service in one transaction; denials are audited after the rollback.
 
     A refused write must leave no change but must leave its "denied" audit row, so

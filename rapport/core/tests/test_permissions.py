@@ -46,3 +46,4 @@ def test_restrict_and_allows_agree_for_every_persona(personas):
             by_query = set(Person.objects.restrict(user, action).values_list("pk", flat=True))
             by_python = {p.pk for p in people if permissions.allows(user, "person", action, p)}
             assert by_query == by_python, (user.username, action)
+
