@@ -79,10 +79,10 @@ def utility_links(user) -> list[NavLink]:
 
 def account_links(user) -> dict[str, str | None]:
     """The user menu's targets; a missing one (another app not installed yet) is None."""
-    from rapport.accounts.services import is_administrator
+    from rapport.accounts.selectors import may_administer
 
     return {
         "profile": url_or_none("accounts:profile"),
-        "admin": url_or_none("accounts:admin_home") if is_administrator(user) else None,
+        "admin": url_or_none("accounts:admin_home") if may_administer(user) else None,
         "logout": url_or_none("account_logout"),
     }
