@@ -26,13 +26,27 @@ def keep_test_connection(monkeypatch):
 
     monkeypatch.setattr(connections, "close_all", lambda: None)
 
+
 STRONG = "violet-harbour-lantern-42"
 
 
 def test_user_create_with_teams_roles_and_admin(capsys):
     code = cli.main(
-        ["user", "create", "mira", "--password", STRONG, "--email", "mira@example.com",
-         "--team", "Lviv", "--team", "Remote", "--role", "manager"]
+        [
+            "user",
+            "create",
+            "mira",
+            "--password",
+            STRONG,
+            "--email",
+            "mira@example.com",
+            "--team",
+            "Lviv",
+            "--team",
+            "Remote",
+            "--role",
+            "manager",
+        ]
     )
     assert code == 0
     user = User.objects.get(username="mira")

@@ -60,7 +60,16 @@ def test_latin_query_finds_polish_and_cyrillic_names(alice, commit):
     assert person_ids(alice, "lukasz") == {lukasz.pk}
     assert person_ids(alice, "Łukasz wisn") == {lukasz.pk}
     assert person_ids(alice, "smirnov aleks") == {alexei.pk}
+    assert person_ids(alice, "aleksei smirnov") == {alexei.pk}  # passport spelling
     assert person_ids(alice, "Smirnov") == {alexei.pk}
+
+
+def test_ukrainian_passport_spelling_finds_cyrillic_names(alice, commit):
+    person = commit(
+        PersonFactory, actor=alice, first_name="Мирослава", last_name="Гнатюк", emails=[]
+    )
+    assert person_ids(alice, "myroslava hnatiuk") == {person.pk}
+    assert person_ids(alice, "miroslava gnatyuk") == {person.pk}
 
 
 def test_email_matches_whole_and_in_part(alice, olek):
