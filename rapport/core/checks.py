@@ -145,7 +145,28 @@ def database_problems(alias: str = DEFAULT_DB_ALIAS) -> list:
                 id="rapport.E002",
             )
         ]
-    return search_problems(alias)
+    return cache_problems(alias) + search_problems(alias)
+
+
+def cache_problems(alias: str = DEFAULT_DB_ALIAS) -> list:
+    """A database cache (the default without REDIS_URL) needs its table, or every page
+    that touches the cache — sign-in lockout counting among them — fails."""
+    from django.core.cache import caches
+    from django.core.cache.backends.db import DatabaseCache
+
+    tables = set(connections[alias].introspection.table_names())
+    problems = []
+    for name in settings.CACHES:
+        cache = caches[name]
+        if isinstance(cache, DatabaseCache) and cache._table not in tables:
+            problems.append(
+                Error(
+                    _("The cache table “%(table)s” is missing.") % {"table": cache._table},
+                    hint=_("Run `rapport migrate` (or `rapport createcachetable`)."),
+                    id="rapport.E010",
+                )
+            )
+    return problems
 
 
 def unapplied_migrations(alias: str = DEFAULT_DB_ALIAS) -> list[tuple[str, str]]:

@@ -180,3 +180,15 @@ def test_reindex_command_rebuilds(alice, capsys):
     assert cli.main(["reindex"]) == 0
     assert "rebuilt" in capsys.readouterr().out
     assert [hit.id for hit in search.search(alice, "zenobia")] == [person.pk]
+
+
+def test_check_reports_a_missing_database_cache_table(settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "rapport_missing_cache",
+        }
+    }
+    assert [p.id for p in checks.cache_problems()] == ["rapport.E010"]
+    call_command("createcachetable", verbosity=0)
+    assert checks.cache_problems() == []

@@ -1,4 +1,4 @@
-"""`rapport migrate`: Django's migrate, then make sure the search index tables exist.
+"""`rapport migrate`: Django's migrate, then make sure the search index and cache tables exist.
 
 The index tables are not Django models, so nothing else would notice if a database
 lacked them (an old backup, a schema restored by hand); their DDL is idempotent.
@@ -8,6 +8,7 @@ filled, so search works right after upgrading.
 
 from __future__ import annotations
 
+from django.core.management import call_command
 from django.core.management.commands.migrate import Command as DjangoMigrateCommand
 from django.db import connections
 from django.db.migrations.recorder import MigrationRecorder
@@ -22,6 +23,8 @@ class Command(DjangoMigrateCommand):
         if options.get("plan") or options.get("check_unapplied"):
             return
         self.ensure_search_index(options["database"], options["verbosity"])
+        # The database cache (used when REDIS_URL is unset) needs its table too.
+        call_command("createcachetable", database=options["database"], verbosity=0)
 
     def ensure_search_index(self, alias: str, verbosity: int) -> None:
         from rapport.core import search
