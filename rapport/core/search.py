@@ -14,7 +14,6 @@ statement starts from the index, so the entity table is only probed by key.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -28,9 +27,8 @@ from django.urls import NoReverseMatch, reverse
 from rapport.core.registry import Entity, registry
 from rapport.core.searchbackends import SearchBackend, SearchQuery, backend_for
 from rapport.core.searchbackends.base import Row, chunks
+from rapport.core.searchbackends.spelling import transliterations
 from rapport.core.text import digits, fold
-
-logger = logging.getLogger("rapport.search")
 
 MAX_LIMIT = 200
 
@@ -72,108 +70,6 @@ def _phone_forms(text: str) -> list[str]:
             if national and national not in forms:
                 forms.append(national)
     return forms
-
-
-# Ukrainian national transliteration (KMU 2010, passports): first letter / elsewhere.
-_UK = {
-    "а": "a",
-    "б": "b",
-    "в": "v",
-    "г": "h",
-    "ґ": "g",
-    "д": "d",
-    "е": "e",
-    "є": ("ye", "ie"),
-    "ж": "zh",
-    "з": "z",
-    "и": "y",
-    "і": "i",
-    "ї": ("yi", "i"),
-    "й": ("y", "i"),
-    "к": "k",
-    "л": "l",
-    "м": "m",
-    "н": "n",
-    "о": "o",
-    "п": "p",
-    "р": "r",
-    "с": "s",
-    "т": "t",
-    "у": "u",
-    "ф": "f",
-    "х": "kh",
-    "ц": "ts",
-    "ч": "ch",
-    "ш": "sh",
-    "щ": "shch",
-    "ь": "",
-    "ю": ("yu", "iu"),
-    "я": ("ya", "ia"),
-    "'": "",
-    "’": "",
-    "ʼ": "",
-}
-# Russian as in passports since 2014 (ICAO 9303): Алексей → aleksei, Юлия → iuliia.
-_RU = {
-    "а": "a",
-    "б": "b",
-    "в": "v",
-    "г": "g",
-    "д": "d",
-    "е": "e",
-    "ё": "e",
-    "ж": "zh",
-    "з": "z",
-    "и": "i",
-    "й": "i",
-    "к": "k",
-    "л": "l",
-    "м": "m",
-    "н": "n",
-    "о": "o",
-    "п": "p",
-    "р": "r",
-    "с": "s",
-    "т": "t",
-    "у": "u",
-    "ф": "f",
-    "х": "kh",
-    "ц": "ts",
-    "ч": "ch",
-    "ш": "sh",
-    "щ": "shch",
-    "ъ": "ie",
-    "ы": "y",
-    "ь": "",
-    "э": "e",
-    "ю": "iu",
-    "я": "ia",
-}
-
-
-def _romanize(word: str, table: dict) -> str:
-    out = []
-    for index, ch in enumerate(word):
-        value = table.get(ch, ch)
-        if isinstance(value, tuple):
-            value = value[0] if index == 0 else value[1]
-        if table is _UK and ch == "г" and index and word[index - 1] == "з":
-            value = "gh"  # зг → zgh, so it is not read as ж
-        out.append(value)
-    return "".join(out)
-
-
-def transliterations(text: str) -> list[str]:
-    """Other common Latin spellings of Cyrillic words (Ukrainian and Russian passport
-    systems), so "myroslava hnatiuk" finds Мирослава Гнатюк although the generic
-    folding says "miroslava gnatyuk"."""
-    words: list[str] = []
-    for raw in text.lower().split():
-        if not any("\u0400" <= ch <= "\u04ff" for ch in raw):
-            continue
-        for table in (_UK, _RU):
-            words.extend(fold(_romanize(raw, table)).split())
-    return words
 
 
 def _dedupe(words: Iterable[str]) -> str:
