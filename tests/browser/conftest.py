@@ -34,8 +34,9 @@ def browser():
         )
     if not CSS.exists():
         pytest.fail(f"{CSS} is missing: build it with `make css` first")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=TIMEOUT_MS)  # assertions wait as long as actions do
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
