@@ -185,7 +185,7 @@ def bulk_trash(*, actor, objects: Sequence[Model]) -> int:
 def _reindex(obj) -> None:
     from rapport.core import search
 
-    transaction.on_commit(lambda: search.index_object(obj))
+    search.index_on_commit([obj])
 
 
 def reindex_on_commit(obj) -> None:
