@@ -76,8 +76,9 @@ PYEOF
 then
     TEST_DATABASE_URL=$TEST_PG_URL run_pytest "pytest-postgres" -m "not browser"
 else
-    echo "▶ pytest-postgres: PostgreSQL not reachable at ${TEST_PG_URL%%\?*}"
-    skip "pytest-postgres" "PostgreSQL not reachable at $TEST_PG_URL"
+    shown=$(sed -E 's#(//[^:/@]+):[^@]*@#\1:***@#; s#\?.*##' <<<"$TEST_PG_URL")  # no passwords in logs
+    echo "▶ pytest-postgres: PostgreSQL not reachable at $shown"
+    skip "pytest-postgres" "PostgreSQL not reachable at $shown"
 fi
 
 if [ -x "$CHROMIUM" ]; then
