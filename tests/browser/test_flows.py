@@ -207,3 +207,41 @@ def test_dark_theme_is_kept_on_the_profile(page, login_as, alice):
     assert alice.theme == "dark"
     page.reload()
     expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+
+
+def test_no_page_scrolls_sideways_on_a_phone(phone_page, login_as, alice):
+    from rapport.testing.factories import CompanyFactory, PersonFactory
+
+    page = phone_page
+    company = CompanyFactory(
+        actor=alice,
+        name="Przedsiębiorstwo Handlowo-Usługowe Długa Nazwa",
+        domains=["przedsiebiorstwo-handlowo-uslugowe.example"],
+    )
+    person = PersonFactory(
+        actor=alice,
+        first_name="Bożydar-Maksymilian",
+        last_name="Wiśniewski-Przybyszewski",
+        emails=[{"address": "bozydar.wisniewski-przybyszewski@uniwersytet-jagiellonski.example"}],
+    )
+    login_as(page, alice)
+    pages = [
+        "/",
+        "/people/",
+        "/people/new/",
+        f"/people/{person.pk}/",
+        f"/people/{person.pk}/edit/",
+        "/companies/",
+        f"/companies/{company.pk}/",
+        "/trash/",
+        "/search/?q=Wi%C5%9Bniewski",
+    ]
+    too_wide = {}
+    for path in pages:
+        assert page.goto(path).ok, path
+        overflow = page.evaluate(
+            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        if overflow > 0:
+            too_wide[path] = overflow
+    assert not too_wide, f"pages that scroll sideways on a 390px screen (px): {too_wide}"
