@@ -43,8 +43,6 @@ serve: venv migrate css collectstatic
 migrate: venv
 	@echo "• migrate"
 	@$(RAPPORT) migrate --noinput --verbosity 0
-	@# The database cache (used when REDIS_URL is unset) lives in a table migrate does not make.
-	@$(RAPPORT) createcachetable
 
 css: venv
 	@test -f $(CSS_IN) || { echo "✗ $(CSS_IN) is missing: the Tailwind input is part of the app" >&2; exit 1; }
