@@ -14,7 +14,7 @@ PY      := $(VENV)/bin/python
 RAPPORT := $(VENV)/bin/rapport
 HOST    ?= 127.0.0.1
 PORT    ?= 8000
-CSS_IN  := rapport/static/src/app.css
+CSS_IN  := rapport/assets/app.css
 CSS_OUT := rapport/static/css/app.css
 
 .PHONY: help venv demo serve migrate css collectstatic lint test test-deep clean
@@ -52,7 +52,7 @@ css: venv
 collectstatic: venv css
 	@echo "• collectstatic"
 	@# src/ holds the Tailwind input, whose @import the manifest storage cannot resolve.
-	@$(RAPPORT) collectstatic --noinput --verbosity 0 --ignore 'src/*'
+	@$(RAPPORT) collectstatic --noinput --verbosity 0
 
 lint: venv
 	@$(VENV)/bin/ruff check .

@@ -20,7 +20,14 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "rapport"
 LANGUAGES = ("uk", "ru", "pl")
-MAKEMESSAGES_FLAGS = ["--no-location", "--no-obsolete", "--ignore", "tests/*", "--ignore", "testing/*"]
+MAKEMESSAGES_FLAGS = [
+    "--no-location",
+    "--no-obsolete",
+    "--ignore",
+    "tests/*",
+    "--ignore",
+    "testing/*",
+]
 
 
 def parse_po(path: Path) -> list[dict]:
@@ -57,8 +64,11 @@ def parse_po(path: Path) -> list[dict]:
             else:
                 current[field] += value
             continue
-        if key in {"msgctxt", "msgid"} and "msgid" in current and key == "msgctxt" or (
-            key == "msgid" and "msgstr" in current
+        if (
+            key in {"msgctxt", "msgid"}
+            and "msgid" in current
+            and key == "msgctxt"
+            or (key == "msgid" and "msgstr" in current)
         ):
             finish()
         value = ast.literal_eval(rest)
@@ -83,15 +93,23 @@ def source_ids(tmp_path_factory) -> set[tuple]:
     """Message ids extracted now from a copy of the package."""
     work = tmp_path_factory.mktemp("i18n")
     shutil.copytree(
-        PACKAGE, work / "rapport",
+        PACKAGE,
+        work / "rapport",
         ignore=shutil.ignore_patterns("__pycache__", "*.html.py", "*.txt.py", "locale", "static"),
     )
     (work / "rapport" / "locale").mkdir()
-    env = dict(os.environ, PYTHONPATH=str(work), RAPPORT_DATA_DIR=str(work / "var"),
-               DJANGO_SETTINGS_MODULE="rapport.settings.test")
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(work),
+        RAPPORT_DATA_DIR=str(work / "var"),
+        DJANGO_SETTINGS_MODULE="rapport.settings.test",
+    )
     subprocess.run(
         [sys.executable, "-m", "django", "makemessages", "-l", "uk", *MAKEMESSAGES_FLAGS],
-        cwd=work / "rapport", env=env, check=True, capture_output=True,
+        cwd=work / "rapport",
+        env=env,
+        check=True,
+        capture_output=True,
     )
     return {key(e) for e in parse_po(work / "rapport/locale/uk/LC_MESSAGES/django.po")}
 
@@ -104,7 +122,9 @@ def test_catalogue_is_complete_and_current(language, source_ids):
     ids = {key(e) for e in entries}
     missing = sorted(str(k[1]) for k in source_ids - ids)
     stale = sorted(str(k[1]) for k in ids - source_ids)
-    assert not missing, f"{language}: {len(missing)} strings not in the catalogue, e.g. {missing[:5]}"
+    assert not missing, (
+        f"{language}: {len(missing)} strings not in the catalogue, e.g. {missing[:5]}"
+    )
     assert not stale, f"{language}: {len(stale)} strings no longer in the source, e.g. {stale[:5]}"
     untranslated = [e["msgid"] for e in entries if not all(e["msgstr"].values())]
     fuzzy = [e["msgid"] for e in entries if "fuzzy" in e.get("flags", set())]
@@ -120,9 +140,16 @@ def test_compiled_catalogue_matches_po(language):
     for entry in parse_po(directory / "django.po"):
         context = entry.get("msgctxt")
         if entry.get("msgid_plural"):
-            got = (compiled.npgettext(context, entry["msgid"], entry["msgid_plural"], 1)
-                   if context else compiled.ngettext(entry["msgid"], entry["msgid_plural"], 1))
+            got = (
+                compiled.npgettext(context, entry["msgid"], entry["msgid_plural"], 1)
+                if context
+                else compiled.ngettext(entry["msgid"], entry["msgid_plural"], 1)
+            )
             assert got == entry["msgstr"][0] or got == entry["msgstr"].get(1), entry["msgid"]
         else:
-            got = compiled.pgettext(context, entry["msgid"]) if context else compiled.gettext(entry["msgid"])
+            got = (
+                compiled.pgettext(context, entry["msgid"])
+                if context
+                else compiled.gettext(entry["msgid"])
+            )
             assert got == entry["msgstr"][0], f"{language}: .mo is stale for {entry['msgid']!r}"

@@ -36,7 +36,11 @@ class User(AbstractUser):
         DARK = "dark", _("dark")
 
     primary_team = models.ForeignKey(
-        Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        Team,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("primary team"),
     )
     teams = models.ManyToManyField(
@@ -65,6 +69,9 @@ class Membership(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "team"], name="membership_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} ∈ {self.team}"
 
 
 class Role(models.Model):
@@ -103,11 +110,13 @@ class RoleAssignment(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["user", "role", "team"], name="roleassignment_team_unique",
+                fields=["user", "role", "team"],
+                name="roleassignment_team_unique",
                 condition=models.Q(team__isnull=False),
             ),
             models.UniqueConstraint(
-                fields=["user", "role"], name="roleassignment_all_unique",
+                fields=["user", "role"],
+                name="roleassignment_all_unique",
                 condition=models.Q(team__isnull=True),
             ),
         ]
@@ -131,8 +140,11 @@ class UserFieldGrant(models.Model):
             models.UniqueConstraint(fields=["user", "permission"], name="fieldgrant_unique")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.user}: {self.permission}"
 
-TOKEN_PREFIX = "rpt_"
+
+TOKEN_PREFIX = "rpt_"  # noqa: S105 — a public prefix, not a secret
 
 
 def hash_token(raw: str) -> str:

@@ -76,8 +76,12 @@ def user_create(
             user=user, role=role, team=scope_team, defaults={"granted_by": actor}
         )
     audit.record(
-        audit.Action.CREATE, actor=actor, object_type="user", object_id=user.pk,
-        object_repr=user.username, changes={"teams": [None, teams], "roles": [None, role_names]},
+        audit.Action.CREATE,
+        actor=actor,
+        object_type="user",
+        object_id=user.pk,
+        object_repr=user.username,
+        changes={"teams": [None, teams], "roles": [None, role_names]},
     )
     return user
 
@@ -88,10 +92,19 @@ def _role_within(actor, role: Role, team: Team | None) -> bool:
     for entity, actions in role.permissions.items():
         for action, scope in actions.items():
             allowed = False
-            for grant in auth.grants_for(entity, action) if entity != "*" else auth.grants.get(("*", action), []):
+            for grant in (
+                auth.grants_for(entity, action)
+                if entity != "*"
+                else auth.grants.get(("*", action), [])
+            ):
                 if permissions.SCOPE_RANK[grant.scope] < permissions.SCOPE_RANK[scope]:
                     continue
-                if grant.scope == "all" or team is None or team.pk in grant.team_ids or grant.scope == "own":
+                if (
+                    grant.scope == "all"
+                    or team is None
+                    or team.pk in grant.team_ids
+                    or grant.scope == "own"
+                ):
                     allowed = True
                     break
             if not allowed:
@@ -120,17 +133,25 @@ def role_grant(*, actor, user: User, role: Role, team: Team | None) -> RoleAssig
     only roles within their own rights, never to themselves."""
     if not may_grant(actor, user=user, role=role, team=team):
         raise deny(
-            "grant", actor=actor, object_type="user", object_id=user.pk,
-            object_repr=user.username, extra={"action": "grant", "role": role.name},
+            "grant",
+            actor=actor,
+            object_type="user",
+            object_id=user.pk,
+            object_repr=user.username,
+            extra={"action": "grant", "role": role.name},
         )
     assignment, created = RoleAssignment.objects.get_or_create(
         user=user, role=role, team=team, defaults={"granted_by": actor}
     )
     if created:
         audit.record(
-            audit.Action.ROLE_CHANGE, actor=actor, object_type="user", object_id=user.pk,
+            audit.Action.ROLE_CHANGE,
+            actor=actor,
+            object_type="user",
+            object_id=user.pk,
             object_repr=user.username,
-            changes={"role": [None, role.name]}, extra={"team": team.name if team else "*"},
+            changes={"role": [None, role.name]},
+            extra={"team": team.name if team else "*"},
         )
     permissions.forget(user)
     return assignment
@@ -140,12 +161,18 @@ def role_grant(*, actor, user: User, role: Role, team: Team | None) -> RoleAssig
 def role_revoke(*, actor, assignment: RoleAssignment) -> None:
     if not may_grant(actor, user=assignment.user, role=assignment.role, team=assignment.team):
         raise deny(
-            "revoke", actor=actor, object_type="user", object_id=assignment.user_id,
+            "revoke",
+            actor=actor,
+            object_type="user",
+            object_id=assignment.user_id,
             extra={"action": "revoke", "role": assignment.role.name},
         )
     audit.record(
-        audit.Action.ROLE_CHANGE, actor=actor, object_type="user",
-        object_id=assignment.user_id, object_repr=assignment.user.username,
+        audit.Action.ROLE_CHANGE,
+        actor=actor,
+        object_type="user",
+        object_id=assignment.user_id,
+        object_repr=assignment.user.username,
         changes={"role": [assignment.role.name, None]},
         extra={"team": assignment.team.name if assignment.team else "*"},
     )
@@ -158,14 +185,23 @@ def field_grant(*, actor, user: User, permission: str) -> UserFieldGrant:
     if permission not in permissions.FIELD_PERMISSIONS:
         raise ValidationError({"permission": [f"Unknown field permission {permission!r}."]})
     if not is_administrator(actor):
-        raise deny("grant", actor=actor, object_type="user", object_id=user.pk,
-                   extra={"action": "field_grant", "permission": permission})
+        raise deny(
+            "grant",
+            actor=actor,
+            object_type="user",
+            object_id=user.pk,
+            extra={"action": "field_grant", "permission": permission},
+        )
     grant, _ = UserFieldGrant.objects.get_or_create(
         user=user, permission=permission, defaults={"granted_by": actor}
     )
     audit.record(
-        audit.Action.ROLE_CHANGE, actor=actor, object_type="user", object_id=user.pk,
-        object_repr=user.username, changes={"field_permission": [None, permission]},
+        audit.Action.ROLE_CHANGE,
+        actor=actor,
+        object_type="user",
+        object_id=user.pk,
+        object_repr=user.username,
+        changes={"field_permission": [None, permission]},
     )
     permissions.forget(user)
     return grant
@@ -178,8 +214,12 @@ def token_create(*, user: User, name: str = "") -> tuple[ApiToken, str]:
         user=user, name=(name or "API token")[:100], digest=hash_token(raw), prefix=raw[:8]
     )
     audit.record(
-        audit.Action.TOKEN_CREATE, actor=user, object_type="user", object_id=user.pk,
-        object_repr=user.username, extra={"token": token.name, "prefix": token.prefix},
+        audit.Action.TOKEN_CREATE,
+        actor=user,
+        object_type="user",
+        object_id=user.pk,
+        object_repr=user.username,
+        extra={"token": token.name, "prefix": token.prefix},
     )
     return token, raw
 
@@ -191,7 +231,10 @@ def token_revoke(*, actor, token: ApiToken) -> None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
         audit.record(
-            audit.Action.TOKEN_REVOKE, actor=actor, object_type="user", object_id=token.user_id,
+            audit.Action.TOKEN_REVOKE,
+            actor=actor,
+            object_type="user",
+            object_id=token.user_id,
             extra={"token": token.name, "prefix": token.prefix},
         )
 
@@ -211,8 +254,11 @@ def token_authenticate(raw: str) -> User | None:
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() >= 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         audit.record(
-            audit.Action.TOKEN_USE, actor=token.user, object_type="user",
-            object_id=token.user_id, extra={"token": token.name, "prefix": token.prefix},
+            audit.Action.TOKEN_USE,
+            actor=token.user,
+            object_type="user",
+            object_id=token.user_id,
+            extra={"token": token.name, "prefix": token.prefix},
         )
     token.user.api_token = token
     return token.user

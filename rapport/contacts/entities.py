@@ -59,8 +59,11 @@ class PersonEntity(Entity):
 
     @classmethod
     def detail_queryset(cls, qs: QuerySet) -> QuerySet:
-        return qs.select_related("owner", "team", "company", "created_by", "updated_by").prefetch_related(
-            "tags", "groups",
+        return qs.select_related(
+            "owner", "team", "company", "created_by", "updated_by"
+        ).prefetch_related(
+            "tags",
+            "groups",
             Prefetch("emails", queryset=EmailAddress.objects.order_by("position", "id")),
             Prefetch("phones", queryset=PhoneNumber.objects.order_by("position", "id")),
         )
@@ -114,7 +117,9 @@ class PersonEntity(Entity):
         }
         if permissions.has_field_permission(user, permissions.PERSONAL_DATA):
             data.update(
-                birthday=obj.birthday, gender=obj.gender, family_status=obj.family_status,
+                birthday=obj.birthday,
+                gender=obj.gender,
+                family_status=obj.family_status,
                 income_band=obj.income_band,
             )
         return data
@@ -161,9 +166,9 @@ class CompanyEntity(Entity):
 
     @classmethod
     def detail_queryset(cls, qs: QuerySet) -> QuerySet:
-        return qs.select_related("owner", "team", "parent", "created_by", "updated_by").prefetch_related(
-            "tags", "phones"
-        )
+        return qs.select_related(
+            "owner", "team", "parent", "created_by", "updated_by"
+        ).prefetch_related("tags", "phones")
 
     @classmethod
     def search_document(cls, obj: Company) -> dict[str, str]:

@@ -31,16 +31,22 @@ class PersonFilterSet(EntityFilterSet):
             if not item.isdigit():
                 raise ValidationError({"company": [_("Use a company id.")]})
             ids.append(int(item))
-        return qs.filter(pk__in=Person.all_objects.filter(employments__company_id__in=ids).values("pk"))
+        return qs.filter(
+            pk__in=Person.all_objects.filter(employments__company_id__in=ids).values("pk")
+        )
 
     def filter_email(self, qs, name, value):
-        return qs.filter(pk__in=Person.all_objects.filter(emails__normalized=value.strip().lower()).values("pk"))
+        return qs.filter(
+            pk__in=Person.all_objects.filter(emails__normalized=value.strip().lower()).values("pk")
+        )
 
     def filter_phone(self, qs, name, value):
         tail = digits(value)
         if len(tail) < 4:
             raise ValidationError({"phone": [_("Enter at least four digits.")]})
-        return qs.filter(pk__in=Person.all_objects.filter(phones__number__endswith=tail[-9:]).values("pk"))
+        return qs.filter(
+            pk__in=Person.all_objects.filter(phones__number__endswith=tail[-9:]).values("pk")
+        )
 
     def filter_group(self, qs, name, value):
         return qs.filter(pk__in=Person.all_objects.filter(groups__name__iexact=value).values("pk"))
@@ -50,7 +56,9 @@ class CompanyFilterSet(EntityFilterSet):
     entity_key = "company"
 
     domain = django_filters.CharFilter(method="filter_domain", label=_("Domain"))
-    industry = django_filters.CharFilter(field_name="industry", lookup_expr="iexact", label=_("Industry"))
+    industry = django_filters.CharFilter(
+        field_name="industry", lookup_expr="iexact", label=_("Industry")
+    )
     size = django_filters.MultipleChoiceFilter(choices=Company.Size.choices, label=_("Size"))
     parent = django_filters.NumberFilter(field_name="parent_id", label=_("Parent company"))
 

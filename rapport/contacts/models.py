@@ -83,7 +83,11 @@ class Company(TrackedModel):
     addresses = models.JSONField(_("addresses"), default=list, blank=True)
     websites = models.JSONField(_("websites"), default=list, blank=True)
     parent = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="subsidiaries",
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="subsidiaries",
         verbose_name=_("parent company"),
     )
     tags = models.ManyToManyField(Tag, blank=True, related_name="+", verbose_name=_("tags"))
@@ -115,8 +119,13 @@ class Person(TrackedModel):
     primary_email = models.CharField(_("email"), max_length=254, blank=True, editable=False)
     primary_phone = models.CharField(_("phone"), max_length=20, blank=True, editable=False)
     company = models.ForeignKey(
-        Company, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
-        editable=False, verbose_name=_("company"),
+        Company,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        verbose_name=_("company"),
     )  # current employer, kept in step with employments by the service
     job_title = models.CharField(_("job title"), max_length=150, blank=True, editable=False)
     addresses = models.JSONField(_("addresses"), default=list, blank=True)

@@ -30,26 +30,45 @@ from rapport.core.services import (
     lock_for_update,
     reindex_on_commit,
     require,
-    service,
     require_add,
+    service,
     stamp,
     tags_from_names,
 )
 from rapport.core.text import fold
 
 PERSON_SCALARS = [
-    "prefix", "first_name", "middle_name", "last_name", "suffix", "language", "time_zone",
-    "source", "notes", "addresses", "websites", "social_profiles",
+    "prefix",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "suffix",
+    "language",
+    "time_zone",
+    "source",
+    "notes",
+    "addresses",
+    "websites",
+    "social_profiles",
 ]
 PERSON_PERSONAL = ["birthday", "gender", "family_status", "income_band"]
 COMPANY_SCALARS = [
-    "name", "legal_name", "registration_id", "vat_id", "industry", "size", "annual_revenue",
-    "revenue_currency", "addresses", "websites",
+    "name",
+    "legal_name",
+    "registration_id",
+    "vat_id",
+    "industry",
+    "size",
+    "annual_revenue",
+    "revenue_currency",
+    "addresses",
+    "websites",
 ]
 ADDRESS_KEYS = ("label", "street", "city", "region", "postal_code", "country")
 
 
 # --- shared cleaning ------------------------------------------------------------------
+
 
 def _clean_emails(items: list[Mapping[str, Any]] | None) -> list[dict]:
     cleaned, errors, seen = [], {}, set()
@@ -204,6 +223,7 @@ def _groups_from_names(names) -> list[ContactGroup]:
 
 # --- people ------------------------------------------------------------------------------
 
+
 def person_snapshot(person: Person) -> dict[str, Any]:
     """The audited view of a person, including child rows, as JSON values."""
     data = {name: getattr(person, name) for name in PERSON_SCALARS + PERSON_PERSONAL}
@@ -288,8 +308,12 @@ def _write_person_children(person: Person, children: Mapping[str, Any]) -> None:
         person.emails.all().delete()
         EmailAddress.objects.bulk_create(
             EmailAddress(
-                person=person, address=e["address"], normalized=e["address"].lower(),
-                label=e["label"], primary=e["primary"], position=i,
+                person=person,
+                address=e["address"],
+                normalized=e["address"].lower(),
+                label=e["label"],
+                primary=e["primary"],
+                position=i,
             )
             for i, e in enumerate(children["emails"])
         )
@@ -314,7 +338,9 @@ def person_create(*, actor, data: Mapping[str, Any]) -> Person:
     require_add(actor, "person")
     _check_personal(actor, data)
     person = Person()
-    apply_ownership(person, actor=actor, owner=data.get("owner"), team=data.get("team"), creating=True)
+    apply_ownership(
+        person, actor=actor, owner=data.get("owner"), team=data.get("team"), creating=True
+    )
     children = _apply_person(person, data, actor=actor, creating=True)
     stamp(person, actor=actor, creating=True)
     if "photo" in data and data["photo"]:
@@ -338,7 +364,9 @@ def person_update(
     check_version(person, expected_version)
     _check_personal(actor, data)
     before = person_snapshot(person)
-    apply_ownership(person, actor=actor, owner=data.get("owner"), team=data.get("team"), creating=False)
+    apply_ownership(
+        person, actor=actor, owner=data.get("owner"), team=data.get("team"), creating=False
+    )
     children = _apply_person(person, data, actor=actor, creating=False)
     if "photo" in data:
         person.photo = data["photo"] or ""
@@ -356,11 +384,14 @@ def person_update(
 
 # --- companies ---------------------------------------------------------------------------
 
+
 def company_snapshot(company: Company) -> dict[str, Any]:
     data = {name: getattr(company, name) for name in COMPANY_SCALARS}
     data.update(
-        domains=list(company.domains or []), parent=company.parent_id,
-        owner=company.owner_id, team=company.team_id,
+        domains=list(company.domains or []),
+        parent=company.parent_id,
+        owner=company.owner_id,
+        team=company.team_id,
         custom_fields=dict(company.custom_fields or {}),
     )
     if company.pk:
@@ -416,7 +447,9 @@ def _apply_company(company: Company, data: Mapping[str, Any], *, actor, creating
     if company.annual_revenue is not None and not company.revenue_currency:
         errors.setdefault("revenue_currency", [_("An amount needs its currency.")])
     try:
-        company.full_clean(exclude=["owner", "team", "created_by", "updated_by", "deleted_by", "parent"])
+        company.full_clean(
+            exclude=["owner", "team", "created_by", "updated_by", "deleted_by", "parent"]
+        )
     except ValidationError as exc:
         for field, messages in exc.message_dict.items():
             errors.setdefault(field, messages)
@@ -443,13 +476,18 @@ def company_create(*, actor, data: Mapping[str, Any]) -> Company:
     """Create a company; audited and indexed."""
     require_add(actor, "company")
     company = Company()
-    apply_ownership(company, actor=actor, owner=data.get("owner"), team=data.get("team"), creating=True)
+    apply_ownership(
+        company, actor=actor, owner=data.get("owner"), team=data.get("team"), creating=True
+    )
     children = _apply_company(company, data, actor=actor, creating=True)
     stamp(company, actor=actor, creating=True)
     company.save()
     _write_company_children(company, children)
     audit.record(
-        audit.Action.CREATE, actor=actor, obj=company, changes=audit.initial(company_snapshot(company))
+        audit.Action.CREATE,
+        actor=actor,
+        obj=company,
+        changes=audit.initial(company_snapshot(company)),
     )
     reindex_on_commit(company)
     return company
@@ -463,7 +501,9 @@ def company_update(
     require(actor, "change", company)
     check_version(company, expected_version)
     before = company_snapshot(company)
-    apply_ownership(company, actor=actor, owner=data.get("owner"), team=data.get("team"), creating=False)
+    apply_ownership(
+        company, actor=actor, owner=data.get("owner"), team=data.get("team"), creating=False
+    )
     children = _apply_company(company, data, actor=actor, creating=False)
     _write_company_children(company, children)
     changes = audit.diff(before, company_snapshot(company))
@@ -481,6 +521,7 @@ def company_update(
 
 # --- employment and consent --------------------------------------------------------------
 
+
 def _refresh_current_employer(person: Person) -> None:
     today = timezone.localdate()
     current = (
@@ -492,29 +533,48 @@ def _refresh_current_employer(person: Person) -> None:
     )
     person.company = current.company if current else None
     person.job_title = current.title if current else ""
-    Person.all_objects.filter(pk=person.pk).update(company=person.company, job_title=person.job_title)
+    Person.all_objects.filter(pk=person.pk).update(
+        company=person.company, job_title=person.job_title
+    )
     reindex_on_commit(person)
 
 
 @service
 def employment_add(
-    *, actor, person: Person, company: Company, title: str = "", department: str = "",
-    start_date=None, end_date=None,
+    *,
+    actor,
+    person: Person,
+    company: Company,
+    title: str = "",
+    department: str = "",
+    start_date=None,
+    end_date=None,
 ) -> Employment:
     """Link a person to a company; changes on the person's record and history."""
     require(actor, "change", person)
     if start_date and end_date and end_date < start_date:
         raise ValidationError({"end_date": [_("The end is before the start.")]})
     employment = Employment(
-        person=person, company=company, title=title[:150], department=department[:150],
-        start_date=start_date, end_date=end_date,
+        person=person,
+        company=company,
+        title=title[:150],
+        department=department[:150],
+        start_date=start_date,
+        end_date=end_date,
     )
     employment.full_clean()
     employment.save()
     _refresh_current_employer(person)
     audit.record(
-        audit.Action.UPDATE, actor=actor, obj=person,
-        changes={"employment": [None, {"company": company.pk, "company_name": company.name, "title": title}]},
+        audit.Action.UPDATE,
+        actor=actor,
+        obj=person,
+        changes={
+            "employment": [
+                None,
+                {"company": company.pk, "company_name": company.name, "title": title},
+            ]
+        },
     )
     return employment
 
@@ -526,8 +586,15 @@ def employment_end(*, actor, employment: Employment, end_date=None) -> Employmen
     employment.save(update_fields=["end_date"])
     _refresh_current_employer(employment.person)
     audit.record(
-        audit.Action.UPDATE, actor=actor, obj=employment.person,
-        changes={"employment_end": [None, {"company": employment.company_id, "end_date": employment.end_date}]},
+        audit.Action.UPDATE,
+        actor=actor,
+        obj=employment.person,
+        changes={
+            "employment_end": [
+                None,
+                {"company": employment.company_id, "end_date": employment.end_date},
+            ]
+        },
     )
     return employment
 
@@ -537,8 +604,12 @@ def employment_remove(*, actor, employment: Employment) -> None:
     person = employment.person
     require(actor, "change", person)
     audit.record(
-        audit.Action.UPDATE, actor=actor, obj=person,
-        changes={"employment": [{"company": employment.company_id, "title": employment.title}, None]},
+        audit.Action.UPDATE,
+        actor=actor,
+        obj=person,
+        changes={
+            "employment": [{"company": employment.company_id, "title": employment.title}, None]
+        },
     )
     employment.delete()
     _refresh_current_employer(person)
@@ -546,19 +617,32 @@ def employment_remove(*, actor, employment: Employment) -> None:
 
 @service
 def consent_record(
-    *, actor, person: Person, channel: str, purpose: str, lawful_basis: str = "consent",
-    source: str = "", given_at=None,
+    *,
+    actor,
+    person: Person,
+    channel: str,
+    purpose: str,
+    lawful_basis: str = "consent",
+    source: str = "",
+    given_at=None,
 ) -> Consent:
     """Record a consent as a new row; earlier rows stay as history."""
     require(actor, "change", person)
     consent = Consent(
-        person=person, channel=channel, purpose=purpose, lawful_basis=lawful_basis,
-        source=source, given_at=given_at or timezone.now(), recorded_by=actor,
+        person=person,
+        channel=channel,
+        purpose=purpose,
+        lawful_basis=lawful_basis,
+        source=source,
+        given_at=given_at or timezone.now(),
+        recorded_by=actor,
     )
     consent.full_clean(exclude=["recorded_by"])
     consent.save()
     audit.record(
-        audit.Action.UPDATE, actor=actor, obj=person,
+        audit.Action.UPDATE,
+        actor=actor,
+        obj=person,
         changes={"consent": [None, {"channel": channel, "purpose": purpose, "given": True}]},
     )
     return consent
@@ -571,13 +655,18 @@ def consent_withdraw(*, actor, consent: Consent, at=None) -> Consent:
         consent.withdrawn_at = at or timezone.now()
         consent.save(update_fields=["withdrawn_at"])
         audit.record(
-            audit.Action.UPDATE, actor=actor, obj=consent.person,
-            changes={"consent": [{"channel": consent.channel, "purpose": consent.purpose}, "withdrawn"]},
+            audit.Action.UPDATE,
+            actor=actor,
+            obj=consent.person,
+            changes={
+                "consent": [{"channel": consent.channel, "purpose": consent.purpose}, "withdrawn"]
+            },
         )
     return consent
 
 
 # --- bulk paths (imports, demo and benchmark loaders) ------------------------------------
+
 
 def _index_on_commit(objs) -> None:
     from rapport.core import search
@@ -606,8 +695,14 @@ def _resolved_names(resolved: dict[str, Any], names) -> list[str]:
     return sorted({item.name for item in (_resolve(resolved, n) for n in names or []) if item})
 
 
-def _bulk_link(model, through_field: str, owners: list, rows_children: list[dict], key: str,
-               resolved: dict[str, Any]) -> None:
+def _bulk_link(
+    model,
+    through_field: str,
+    owners: list,
+    rows_children: list[dict],
+    key: str,
+    resolved: dict[str, Any],
+) -> None:
     """Write many-to-many rows for freshly created records in one statement."""
     relation = getattr(model, key)
     through = relation.through
@@ -660,8 +755,12 @@ def person_bulk_create(*, actor, rows: list[Mapping[str, Any]]) -> list[Person]:
     EmailAddress.objects.bulk_create(
         [
             EmailAddress(
-                person=person, address=e["address"], normalized=e["address"].lower(),
-                label=e["label"], primary=e["primary"], position=i,
+                person=person,
+                address=e["address"],
+                normalized=e["address"].lower(),
+                label=e["label"],
+                primary=e["primary"],
+                position=i,
             )
             for person, children in zip(people, rows_children, strict=True)
             for i, e in enumerate(children.get("emails") or [])
@@ -689,7 +788,12 @@ def person_bulk_create(*, actor, rows: list[Mapping[str, Any]]) -> list[Person]:
         data["tags"] = _resolved_names(tags, children.get("tags"))
         data["groups"] = _resolved_names(groups, children.get("groups"))
         events.append(
-            audit.build(audit.Action.CREATE, actor=actor, obj=person, changes=audit.initial(audit.jsonable(data)))
+            audit.build(
+                audit.Action.CREATE,
+                actor=actor,
+                obj=person,
+                changes=audit.initial(audit.jsonable(data)),
+            )
         )
     audit.record_many(events)
     _index_on_commit(people)
@@ -733,13 +837,21 @@ def company_bulk_create(*, actor, rows: list[Mapping[str, Any]]) -> list[Company
     for company, children in zip(companies, rows_children, strict=True):
         data = {name: getattr(company, name) for name in COMPANY_SCALARS}
         data.update(
-            domains=list(company.domains or []), parent=company.parent_id, owner=company.owner_id,
-            team=company.team_id, custom_fields=company.custom_fields,
+            domains=list(company.domains or []),
+            parent=company.parent_id,
+            owner=company.owner_id,
+            team=company.team_id,
+            custom_fields=company.custom_fields,
             phones=[p["number"] for p in children.get("phones") or []],
             tags=_resolved_names(tags, children.get("tags")),
         )
         events.append(
-            audit.build(audit.Action.CREATE, actor=actor, obj=company, changes=audit.initial(audit.jsonable(data)))
+            audit.build(
+                audit.Action.CREATE,
+                actor=actor,
+                obj=company,
+                changes=audit.initial(audit.jsonable(data)),
+            )
         )
     audit.record_many(events)
     _index_on_commit(companies)
@@ -753,8 +865,9 @@ def _set_current_employers(people: list[Person]) -> None:
 
     meta = Person._meta
     quote = connection.ops.quote_name
+    # Identifiers come from model metadata; every value is a query parameter.
     sql = (
-        f"UPDATE {quote(meta.db_table)} SET {quote(meta.get_field('company').column)} = %s, "
+        f"UPDATE {quote(meta.db_table)} SET {quote(meta.get_field('company').column)} = %s, "  # noqa: S608
         f"{quote(meta.get_field('job_title').column)} = %s WHERE {quote(meta.pk.column)} = %s"
     )
     with connection.cursor() as cursor:
@@ -778,8 +891,12 @@ def employment_bulk_add(*, actor, links: list[Mapping[str, Any]]) -> list[Employ
             continue
         employments.append(
             Employment(
-                person=person, company=link["company"], title=str(link.get("title") or "")[:150],
-                department=str(link.get("department") or "")[:150], start_date=start, end_date=end,
+                person=person,
+                company=link["company"],
+                title=str(link.get("title") or "")[:150],
+                department=str(link.get("department") or "")[:150],
+                start_date=start,
+                end_date=end,
             )
         )
     if errors:
@@ -805,10 +922,13 @@ def employment_bulk_add(*, actor, links: list[Mapping[str, Any]]) -> list[Employ
     _set_current_employers(changed)
     audit.record_many(
         audit.build(
-            audit.Action.UPDATE, actor=actor, obj=e.person,
+            audit.Action.UPDATE,
+            actor=actor,
+            obj=e.person,
             changes={
                 "employment": [
-                    None, {"company": e.company_id, "company_name": e.company.name, "title": e.title}
+                    None,
+                    {"company": e.company_id, "company_name": e.company.name, "title": e.title},
                 ]
             },
         )

@@ -58,7 +58,8 @@ def clean_value(definition: CustomFieldDefinition, value: Any) -> Any:
     if kind == Kind.CHOICE:
         if str(value) not in definition.choices:
             raise ValidationError(
-                _("“%(value)s” is not one of the choices."), code="invalid_choice",
+                _("“%(value)s” is not one of the choices."),
+                code="invalid_choice",
                 params={"value": value},
             )
         return str(value)
@@ -67,14 +68,17 @@ def clean_value(definition: CustomFieldDefinition, value: Any) -> Any:
         bad = [v for v in values if str(v) not in definition.choices]
         if bad:
             raise ValidationError(
-                _("“%(value)s” is not one of the choices."), code="invalid_choice",
+                _("“%(value)s” is not one of the choices."),
+                code="invalid_choice",
                 params={"value": bad[0]},
             )
         return [str(v) for v in values]
     raise ValidationError(_("Unknown field type."), code="invalid")
 
 
-def clean_values(entity: str, values: dict[str, Any] | None, *, current: dict | None = None) -> dict:
+def clean_values(
+    entity: str, values: dict[str, Any] | None, *, current: dict | None = None
+) -> dict:
     """Merge `values` over `current`, validating each; errors keyed custom_fields.<slug>."""
     defs = {d.slug: d for d in definitions(entity)}
     result = dict(current or {})

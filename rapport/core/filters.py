@@ -45,7 +45,9 @@ def parse_moment(value: str, field: str) -> datetime.datetime:
             return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
         moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise ValidationError({field: [_("Enter a date as YYYY-MM-DD or an ISO 8601 time.")]}) from exc
+        raise ValidationError(
+            {field: [_("Enter a date as YYYY-MM-DD or an ISO 8601 time.")]}
+        ) from exc
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment)
     return moment
@@ -56,10 +58,18 @@ class EntityFilterSet(django_filters.FilterSet):
     owner = django_filters.CharFilter(method="filter_owner", label=_("Owner"))
     team = MultiValueCharFilter(method="filter_team", label=_("Team"))
     tag = django_filters.CharFilter(method="filter_tag", label=_("Tag"))
-    created_after = django_filters.CharFilter(method="filter_created_after", label=_("Created after"))
-    created_before = django_filters.CharFilter(method="filter_created_before", label=_("Created before"))
-    updated_after = django_filters.CharFilter(method="filter_updated_after", label=_("Updated after"))
-    updated_before = django_filters.CharFilter(method="filter_updated_before", label=_("Updated before"))
+    created_after = django_filters.CharFilter(
+        method="filter_created_after", label=_("Created after")
+    )
+    created_before = django_filters.CharFilter(
+        method="filter_created_before", label=_("Created before")
+    )
+    updated_after = django_filters.CharFilter(
+        method="filter_updated_after", label=_("Updated after")
+    )
+    updated_before = django_filters.CharFilter(
+        method="filter_updated_before", label=_("Updated before")
+    )
 
     entity_key: str = ""
 

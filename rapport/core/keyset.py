@@ -124,7 +124,9 @@ def after_q(ordering: Ordering, values: Sequence[Any]) -> Q:
             after = Q(pk__in=[])  # nothing sorts after NULL
             same = Q(**{f"{name}__isnull": True})
         else:
-            after = Q(**{f"{name}__{'lt' if desc else 'gt'}": value}) | Q(**{f"{name}__isnull": True})
+            after = Q(**{f"{name}__{'lt' if desc else 'gt'}": value}) | Q(
+                **{f"{name}__isnull": True}
+            )
             same = Q(**{name: value})
         result |= equal & after
         equal &= same

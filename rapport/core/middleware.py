@@ -69,7 +69,9 @@ class UserContextMiddleware:
         response = self.get_response(request)
         if adopt_language:
             response.set_cookie(
-                settings.LANGUAGE_COOKIE_NAME, user.language, samesite="Lax",
+                settings.LANGUAGE_COOKIE_NAME,
+                user.language,
+                samesite="Lax",
                 max_age=settings.LANGUAGE_COOKIE_AGE,
             )
         return response

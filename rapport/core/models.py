@@ -25,26 +25,48 @@ class TrackedModel(models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), default=timezone.now, editable=False)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="+", editable=False, verbose_name=_("created by"),
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        verbose_name=_("created by"),
     )
     updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="+", editable=False, verbose_name=_("updated by"),
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        verbose_name=_("updated by"),
     )
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-        related_name="+", verbose_name=_("owner"),
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("owner"),
     )
     team = models.ForeignKey(
-        "accounts.Team", on_delete=models.PROTECT, null=True, blank=True,
-        related_name="+", verbose_name=_("team"),
+        "accounts.Team",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("team"),
     )
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
     deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True, editable=False)
     deleted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="+", editable=False,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
     )
 
     objects = LiveManager()
@@ -89,8 +111,13 @@ class AuditEvent(models.Model):
     id = models.BigAutoField(primary_key=True)
     at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="+", db_constraint=False, verbose_name=_("actor"),
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+        verbose_name=_("actor"),
     )
     actor_label = models.CharField(_("actor"), max_length=150, blank=True)
     action = models.CharField(_("action"), max_length=20, choices=Action.choices)
@@ -177,7 +204,9 @@ class CustomFieldDefinition(models.Model):
         verbose_name = _("custom field")
         verbose_name_plural = _("custom fields")
         constraints = [
-            models.UniqueConstraint(fields=["entity", "slug"], name="customfield_entity_slug_unique")
+            models.UniqueConstraint(
+                fields=["entity", "slug"], name="customfield_entity_slug_unique"
+            )
         ]
 
     def __str__(self) -> str:

@@ -54,13 +54,9 @@ def authority(user) -> Authority:
         return cached
     from rapport.accounts.models import Membership, RoleAssignment, UserFieldGrant
 
-    member_teams = frozenset(
-        Membership.objects.filter(user=user).values_list("team_id", flat=True)
-    )
+    member_teams = frozenset(Membership.objects.filter(user=user).values_list("team_id", flat=True))
     grants: dict[tuple[str, str], list[Grant]] = {}
-    field_perms = set(
-        UserFieldGrant.objects.filter(user=user).values_list("permission", flat=True)
-    )
+    field_perms = set(UserFieldGrant.objects.filter(user=user).values_list("permission", flat=True))
     can_grant = False
     grant_teams: set[int] = set()
     everywhere = False

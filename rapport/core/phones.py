@@ -27,7 +27,8 @@ def to_e164(raw: str, *, region: str) -> str:
         ) from exc
     if not phonenumbers.is_possible_number(parsed):
         raise ValidationError(
-            _("“%(value)s” is not a possible phone number."), code="invalid",
+            _("“%(value)s” is not a possible phone number."),
+            code="invalid",
             params={"value": raw},
         )
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

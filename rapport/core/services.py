@@ -63,7 +63,9 @@ def deny(message: str = "", **audit_kwargs) -> PermissionDenied:
 def check_version(obj, expected_version: int | None) -> None:
     """Refuse a write based on an older read; None means the caller has no version to check."""
     if expected_version is not None and int(expected_version) != obj.version:
-        raise ConflictError(current_version=obj.version, expected_version=int(expected_version), current=obj)
+        raise ConflictError(
+            current_version=obj.version, expected_version=int(expected_version), current=obj
+        )
 
 
 def lock_for_update(model, pk: int):

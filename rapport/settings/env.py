@@ -70,7 +70,9 @@ def mailer_from_url(url: str) -> dict:
             "OPTIONS": {"file_path": parts.path},
         }
     if parts.scheme not in {"smtp", "smtps"}:
-        raise ImproperlyConfigured(f"EMAIL_URL scheme must be smtp, smtps, console or file: {url!r}")
+        raise ImproperlyConfigured(
+            f"EMAIL_URL scheme must be smtp, smtps, console or file: {url!r}"
+        )
     query = parse_qs(parts.query)
     options = {
         "host": parts.hostname or "localhost",

@@ -11,7 +11,11 @@ _test_url = os.environ.get("TEST_DATABASE_URL")
 if _test_url:
     DATABASES = {"default": database_config(_test_url)}
 else:
-    DATABASES = {"default": database_config("sqlite:///" + os.path.join(tempfile.gettempdir(), "rapport-test.sqlite3"))}
+    DATABASES = {
+        "default": database_config(
+            "sqlite:///" + os.path.join(tempfile.gettempdir(), "rapport-test.sqlite3")
+        )
+    }
     DATABASES["default"]["TEST"] = {
         "NAME": os.path.join(tempfile.gettempdir(), f"rapport-test-{os.getpid()}.sqlite3")
     }

@@ -29,8 +29,14 @@ class Personas:
 def make_personas() -> Personas:
     def user(name, teams, roles, admin=False):
         return account_services.user_create(
-            username=name, password=PASSWORD, email=f"{name}@example.com",
-            first_name=name.title(), teams=teams, roles=roles, admin=admin, validate=False,
+            username=name,
+            password=PASSWORD,
+            email=f"{name}@example.com",
+            first_name=name.title(),
+            teams=teams,
+            roles=roles,
+            admin=admin,
+            validate=False,
         )
 
     alice = user("alice", ["Team A"], ["rep"])
@@ -40,8 +46,14 @@ def make_personas() -> Personas:
     erin = user("erin", ["Team A"], ["manager"])
     admin = user("admin", ["Team A"], [], admin=True)
     return Personas(
-        team_a=Team.objects.get(name="Team A"), team_b=Team.objects.get(name="Team B"),
-        alice=alice, bob=bob, carol=carol, dave=dave, erin=erin, admin=admin,
+        team_a=Team.objects.get(name="Team A"),
+        team_b=Team.objects.get(name="Team B"),
+        alice=alice,
+        bob=bob,
+        carol=carol,
+        dave=dave,
+        erin=erin,
+        admin=admin,
     )
 
 
@@ -54,7 +66,9 @@ class PersonFactory(factory.Factory):
     first_name = factory.Faker("first_name")
     last_name = factory.Faker("last_name")
     emails = factory.LazyAttribute(
-        lambda o: [{"address": f"{o.first_name}.{o.last_name}@example.com".lower(), "label": "work"}]
+        lambda o: [
+            {"address": f"{o.first_name}.{o.last_name}@example.com".lower(), "label": "work"}
+        ]
     )
 
     @classmethod

@@ -66,7 +66,10 @@ class EntityKitTests:
         assert web.post(self.ui(f"{obj.pk}/delete/")).status_code == 404
         api = api_client(carol)
         assert api.get(self.api(f"/{obj.pk}")).status_code == 404
-        assert api.patch(self.api(f"/{obj.pk}"), "{}", content_type="application/json").status_code == 404
+        assert (
+            api.patch(self.api(f"/{obj.pk}"), "{}", content_type="application/json").status_code
+            == 404
+        )
         assert api.delete(self.api(f"/{obj.pk}")).status_code == 404
         assert self.entity.model.objects.filter(pk=obj.pk).exists()
 
@@ -92,8 +95,9 @@ class EntityKitTests:
     def test_kit_viewer_cannot_create(self, dave):
         before = self.entity.model.all_objects.count()
         assert browser(dave).get(self.ui("new/")).status_code == 403
-        response = api_client(dave).post(self.api(), json.dumps(self.payload(), default=str),
-                                         content_type="application/json")
+        response = api_client(dave).post(
+            self.api(), json.dumps(self.payload(), default=str), content_type="application/json"
+        )
         assert response.status_code == 403
         assert self.entity.model.all_objects.count() == before
 
@@ -109,16 +113,25 @@ class EntityKitTests:
 
     def test_kit_api_create_update_delete_restore_are_audited(self, alice):
         api = api_client(alice)
-        created = api.post(self.api(), json.dumps(self.payload(), default=str),
-                           content_type="application/json")
+        created = api.post(
+            self.api(), json.dumps(self.payload(), default=str), content_type="application/json"
+        )
         assert created.status_code == 201, created.content
         pk = json.loads(created.content)["id"]
         etag = created["ETag"]
-        changed = api.patch(self.api(f"/{pk}"), json.dumps({"tags": ["kit"]}),
-                            content_type="application/json", headers={"If-Match": etag})
+        changed = api.patch(
+            self.api(f"/{pk}"),
+            json.dumps({"tags": ["kit"]}),
+            content_type="application/json",
+            headers={"If-Match": etag},
+        )
         assert changed.status_code == 200, changed.content
-        stale = api.patch(self.api(f"/{pk}"), json.dumps({"tags": ["stale"]}),
-                          content_type="application/json", headers={"If-Match": etag})
+        stale = api.patch(
+            self.api(f"/{pk}"),
+            json.dumps({"tags": ["stale"]}),
+            content_type="application/json",
+            headers={"If-Match": etag},
+        )
         assert stale.status_code == 412
         assert api.delete(self.api(f"/{pk}")).status_code == 204
         assert api.get(self.api(f"/{pk}")).status_code == 404
@@ -126,7 +139,8 @@ class EntityKitTests:
         assert json.loads(api.get(self.api(f"/{pk}")).content)["tags"] == ["kit"]
         actions = list(
             AuditEvent.objects.filter(object_type=self.entity_key, object_id=pk)
-            .order_by("id").values_list("action", flat=True)
+            .order_by("id")
+            .values_list("action", flat=True)
         )
         assert actions == ["create", "update", "delete", "restore"]
 

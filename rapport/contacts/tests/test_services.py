@@ -19,7 +19,10 @@ pytestmark = pytest.mark.django_db
 def test_phones_in_any_format_are_stored_e164(alice):
     person = services.person_create(
         actor=alice,
-        data={"first_name": "Ann", "phones": [{"number": "067 123-45-67"}, {"number": "+48 601 234 567"}]},
+        data={
+            "first_name": "Ann",
+            "phones": [{"number": "067 123-45-67"}, {"number": "+48 601 234 567"}],
+        },
     )
     assert [p.number for p in person.phones.all()] == ["+380671234567", "+48601234567"]
     assert person.primary_phone == "+380671234567"
@@ -29,7 +32,10 @@ def test_invalid_email_error_names_the_row(alice):
     with pytest.raises(ValidationError) as exc:
         services.person_create(
             actor=alice,
-            data={"first_name": "Ann", "emails": [{"address": "a@x.org"}, {"address": "not-an-email"}]},
+            data={
+                "first_name": "Ann",
+                "emails": [{"address": "a@x.org"}, {"address": "not-an-email"}],
+            },
         )
     assert "emails.1.address" in exc.value.message_dict
     assert Person.objects.count() == 0
@@ -60,7 +66,9 @@ def test_stale_version_is_refused_and_nothing_changes(alice):
     person = PersonFactory(actor=alice, last_name="Lee")
     services.person_update(actor=alice, person=person, data={"last_name": "Li"}, expected_version=1)
     with pytest.raises(ConflictError):
-        services.person_update(actor=alice, person=person, data={"last_name": "Lo"}, expected_version=1)
+        services.person_update(
+            actor=alice, person=person, data={"last_name": "Lo"}, expected_version=1
+        )
     assert Person.objects.get(pk=person.pk).last_name == "Li"
 
 
@@ -73,7 +81,9 @@ def test_teammate_cannot_change_and_denial_is_audited(alice, bob):
 
 def test_rep_cannot_set_personal_data_or_assign(alice, bob):
     with pytest.raises(FieldPermissionDenied) as exc:
-        services.person_create(actor=alice, data={"first_name": "A", "birthday": datetime.date(1990, 1, 1)})
+        services.person_create(
+            actor=alice, data={"first_name": "A", "birthday": datetime.date(1990, 1, 1)}
+        )
     assert exc.value.field == "birthday"
     with pytest.raises(FieldPermissionDenied) as exc:
         services.person_create(actor=alice, data={"first_name": "A", "owner": bob})
@@ -108,10 +118,16 @@ def test_current_employer_follows_employments(alice):
     first = services.employment_add(
         actor=alice, person=person, company=old, start_date=datetime.date(2015, 1, 1)
     )
-    services.employment_add(actor=alice, person=person, company=new, start_date=datetime.date(2020, 1, 1))
+    services.employment_add(
+        actor=alice, person=person, company=new, start_date=datetime.date(2020, 1, 1)
+    )
     person.refresh_from_db()
     assert person.company == new
-    services.employment_end(actor=alice, employment=Employment.objects.get(company=new), end_date=datetime.date(2021, 1, 1))
+    services.employment_end(
+        actor=alice,
+        employment=Employment.objects.get(company=new),
+        end_date=datetime.date(2021, 1, 1),
+    )
     person.refresh_from_db()
     assert person.company == old
     assert first.current
@@ -130,9 +146,13 @@ def test_custom_fields_are_validated(alice):
     CustomFieldDefinition.objects.create(
         entity="person", slug="tier", label="Tier", kind="choice", choices=["gold", "silver"]
     )
-    CustomFieldDefinition.objects.create(entity="person", slug="score", label="Score", kind="number")
+    CustomFieldDefinition.objects.create(
+        entity="person", slug="score", label="Score", kind="number"
+    )
     with pytest.raises(ValidationError) as exc:
-        services.person_create(actor=alice, data={"first_name": "A", "custom_fields": {"tier": "bronze", "score": "x"}})
+        services.person_create(
+            actor=alice, data={"first_name": "A", "custom_fields": {"tier": "bronze", "score": "x"}}
+        )
     assert set(exc.value.message_dict) == {"custom_fields.tier", "custom_fields.score"}
     person = services.person_create(
         actor=alice, data={"first_name": "A", "custom_fields": {"tier": "gold", "score": "42"}}
@@ -157,5 +177,7 @@ def test_company_domains_are_normalised_and_revenue_needs_currency(alice):
 def test_sort_key_is_folded_across_scripts(alice):
     person = services.person_create(actor=alice, data={"first_name": "Łukasz", "last_name": "Żółć"})
     assert person.sort_key == "zolc lukasz"
-    person = services.person_create(actor=alice, data={"first_name": "Олександр", "last_name": "Шевченко"})
+    person = services.person_create(
+        actor=alice, data={"first_name": "Олександр", "last_name": "Шевченко"}
+    )
     assert person.sort_key == "shevchenko oleksandr"

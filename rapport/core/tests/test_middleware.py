@@ -20,3 +20,10 @@ def test_every_response_carries_a_request_id(client):
     assert response["X-Request-ID"] == "abc-123"
     response = client.get("/accounts/login/", headers={"X-Request-ID": "<script>"})
     assert response["X-Request-ID"] != "<script>" and len(response["X-Request-ID"]) == 32
+
+
+def test_healthz_answers_without_signing_in(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert client.post("/healthz").status_code == 405

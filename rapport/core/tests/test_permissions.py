@@ -34,7 +34,10 @@ def test_manager_has_team_scope_and_admin_everything(alice, carol, erin, admin):
     theirs = PersonFactory(actor=carol)
     visible = set(Person.objects.restrict(erin, "change").values_list("pk", flat=True))
     assert mine.pk in visible and theirs.pk not in visible
-    assert set(Person.objects.restrict(admin, "delete").values_list("pk", flat=True)) >= {mine.pk, theirs.pk}
+    assert set(Person.objects.restrict(admin, "delete").values_list("pk", flat=True)) >= {
+        mine.pk,
+        theirs.pk,
+    }
 
 
 def test_restrict_and_allows_agree_for_every_persona(personas):
@@ -46,4 +49,3 @@ def test_restrict_and_allows_agree_for_every_persona(personas):
             by_query = set(Person.objects.restrict(user, action).values_list("pk", flat=True))
             by_python = {p.pk for p in people if permissions.allows(user, "person", action, p)}
             assert by_query == by_python, (user.username, action)
-

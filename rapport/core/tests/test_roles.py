@@ -36,7 +36,9 @@ def test_manager_cannot_grant_outside_her_team_or_beyond_her_rights(erin, bob, c
 
 def test_rep_cannot_grant(alice, bob, team_a):
     with pytest.raises(PermissionDenied):
-        services.role_grant(actor=alice, user=bob, role=Role.objects.get(name="viewer"), team=team_a)
+        services.role_grant(
+            actor=alice, user=bob, role=Role.objects.get(name="viewer"), team=team_a
+        )
 
 
 def test_manager_revokes_within_team(erin, bob, team_a):
