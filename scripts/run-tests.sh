@@ -3,7 +3,7 @@
 # left out. Under CI=true a stage that was left out is a failure, so CI can
 # never go green without PostgreSQL or the browser tests.
 #
-# Stages: ruff → makemigrations --check → pytest on SQLite → pytest on
+# Stages: ruff → makemigrations --check → rapport check → pytest on SQLite → pytest on
 # PostgreSQL (when reachable) → browser tests (when /usr/bin/chromium exists).
 # pytest's exit code 5 ("no tests collected") counts as a failure.
 set -uo pipefail
@@ -65,6 +65,20 @@ skip() {
 
 run_stage "ruff" "$VENV/bin/ruff" check --quiet .
 run_stage "migrations" "$PY" manage.py makemigrations --check --dry-run --verbosity 1
+
+# `rapport check` on a freshly migrated embedded install must report no problem.
+rapport_check() {
+    local dir rc
+    dir=$(mktemp -d)
+    env -u DJANGO_SETTINGS_MODULE RAPPORT_DATA_DIR="$dir" RAPPORT_SETTINGS=demo \
+        "$VENV/bin/rapport" migrate --noinput --verbosity 0 &&
+        env -u DJANGO_SETTINGS_MODULE RAPPORT_DATA_DIR="$dir" RAPPORT_SETTINGS=demo \
+            "$VENV/bin/rapport" check
+    rc=$?
+    rm -rf "$dir"
+    return $rc
+}
+run_stage "rapport-check" rapport_check
 
 run_pytest "pytest-sqlite" -m "not browser"
 
