@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from rapport.contacts import services
 from rapport.contacts.filters import CompanyFilterSet, PersonFilterSet
@@ -136,7 +137,7 @@ class CompanyEntity(Entity):
     nav_group = "contacts"
     filterset_class = CompanyFilterSet
     columns = [
-        Column("name", _("Name"), order="name"),
+        Column("name", pgettext_lazy("thing", "Name"), order="name"),
         Column("domain", _("Domain"), order="domain"),
         Column("industry", _("Industry"), order="industry"),
         Column("size", _("Size")),

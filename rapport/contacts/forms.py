@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from rapport.contacts.models import Company, FamilyStatus, Gender, IncomeBand, SocialNetwork
 from rapport.core.forms import EntityForm, RowField, RowSet, split_names
@@ -134,7 +135,7 @@ class PersonForm(EntityForm):
 class CompanyForm(EntityForm):
     entity_key = "company"
 
-    name = forms.CharField(label=_("Name"), max_length=200)
+    name = forms.CharField(label=pgettext_lazy("thing", "Name"), max_length=200)
     legal_name = forms.CharField(label=_("Legal name"), max_length=250, required=False)
     registration_id = forms.CharField(label=_("Registration id"), max_length=50, required=False)
     vat_id = forms.CharField(label=_("VAT id"), max_length=50, required=False)

@@ -14,6 +14,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from rapport.accounts.models import Team
 from rapport.core import customfields, permissions
@@ -331,7 +332,7 @@ class BulkForm(forms.Form):
 
 
 class SavedViewForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=100)
+    name = forms.CharField(label=pgettext_lazy("thing", "Name"), max_length=100)
     shared = forms.BooleanField(label=_("Share with everyone"), required=False)
     query = forms.CharField(required=False, widget=forms.HiddenInput)
 
