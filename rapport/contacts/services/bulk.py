@@ -1,0 +1,311 @@
+"""Bulk paths for imports, the demo and benchmark loaders: the rules of the single
+writes, validated up front, written in a few statements per batch."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from rapport.contacts.models import (
+    Company,
+    EmailAddress,
+    Employment,
+    Person,
+    PhoneNumber,
+)
+from rapport.contacts.services.cleaning import (
+    COMPANY_SCALARS,
+    PERSON_PERSONAL,
+    PERSON_SCALARS,
+    check_personal,
+    groups_from_names,
+)
+from rapport.contacts.services.companies import (
+    _apply_company,
+)
+from rapport.contacts.services.people import (
+    _apply_person,
+)
+from rapport.core import audit
+from rapport.core.services import (
+    apply_ownership,
+    require,
+    require_add,
+    service,
+    stamp,
+    tags_from_names,
+)
+
+
+def _index_on_commit(objs) -> None:
+    from rapport.core import search
+
+    search.index_on_commit(objs)
+
+
+def _bulk_errors(index: int, exc: ValidationError) -> dict[str, list]:
+    return {f"{index}.{field}": messages for field, messages in exc.message_dict.items()}
+
+
+def _names_to_objects(rows_children: list[dict], key: str, resolve) -> dict[str, Any]:
+    """Resolve every distinct tag/group name of a batch once (case-insensitive)."""
+    names: list[str] = []
+    for children in rows_children:
+        names.extend(children.get(key) or [])
+    return {obj.name.lower(): obj for obj in resolve(names)}
+
+
+def _resolve(resolved: dict[str, Any], name) -> Any:
+    text = " ".join(str(name).split()).lower()
+    return resolved.get(text) or resolved.get(text[:60])
+
+
+def _resolved_names(resolved: dict[str, Any], names) -> list[str]:
+    return sorted({item.name for item in (_resolve(resolved, n) for n in names or []) if item})
+
+
+def _bulk_link(
+    model,
+    through_field: str,
+    owners: list,
+    rows_children: list[dict],
+    key: str,
+    resolved: dict[str, Any],
+) -> None:
+    """Write many-to-many rows for freshly created records in one statement."""
+    relation = getattr(model, key)
+    through = relation.through
+    target = relation.field.m2m_reverse_field_name()
+    links = []
+    for obj, children in zip(owners, rows_children, strict=True):
+        seen = set()
+        for name in children.get(key) or []:
+            item = _resolve(resolved, name)
+            if item is not None and item.pk not in seen:
+                seen.add(item.pk)
+                links.append(through(**{f"{through_field}_id": obj.pk, f"{target}_id": item.pk}))
+    through.objects.bulk_create(links, batch_size=1000)
+
+
+@service
+def person_bulk_create(*, actor, rows: list[Mapping[str, Any]]) -> list[Person]:
+    """Create many people in one transaction with the rules of `person_create`.
+
+    Every row is validated first (errors keyed `<row>.<field>`, nothing written when
+    any row is bad); then rows, emails, phones, tags and groups are bulk-inserted, one
+    audit row per person is written in bulk and the search index is updated once on
+    commit — thousands of rows per second instead of a dozen queries each.
+    """
+    require_add(actor, "person")
+    people: list[Person] = []
+    rows_children: list[dict] = []
+    errors: dict[str, list] = {}
+    for index, data in enumerate(rows):
+        try:
+            check_personal(actor, data)
+            person = Person()
+            apply_ownership(
+                person, actor=actor, owner=data.get("owner"), team=data.get("team"), creating=True
+            )
+            children = _apply_person(person, data, actor=actor, creating=True)
+        except ValidationError as exc:
+            errors.update(_bulk_errors(index, exc))
+            continue
+        stamp(person, actor=actor, creating=True)
+        emails = children.get("emails") or []
+        person.primary_email = next((e["address"] for e in emails if e["primary"]), "")
+        numbers = children.get("phones") or []
+        person.primary_phone = numbers[0]["number"] if numbers else ""
+        people.append(person)
+        rows_children.append(children)
+    if errors:
+        raise ValidationError(errors)
+    Person.objects.bulk_create(people, batch_size=500)
+    EmailAddress.objects.bulk_create(
+        [
+            EmailAddress(
+                person=person,
+                address=e["address"],
+                normalized=e["address"].lower(),
+                label=e["label"],
+                primary=e["primary"],
+                position=i,
+            )
+            for person, children in zip(people, rows_children, strict=True)
+            for i, e in enumerate(children.get("emails") or [])
+        ],
+        batch_size=1000,
+    )
+    PhoneNumber.objects.bulk_create(
+        [
+            PhoneNumber(person=person, number=p["number"], label=p["label"], position=i)
+            for person, children in zip(people, rows_children, strict=True)
+            for i, p in enumerate(children.get("phones") or [])
+        ],
+        batch_size=1000,
+    )
+    tags = _names_to_objects(rows_children, "tags", tags_from_names)
+    _bulk_link(Person, "person", people, rows_children, "tags", tags)
+    groups = _names_to_objects(rows_children, "groups", groups_from_names)
+    _bulk_link(Person, "person", people, rows_children, "groups", groups)
+    events = []
+    for person, children in zip(people, rows_children, strict=True):
+        data = {name: getattr(person, name) for name in PERSON_SCALARS + PERSON_PERSONAL}
+        data.update(owner=person.owner_id, team=person.team_id, custom_fields=person.custom_fields)
+        data["emails"] = [e["address"] for e in children.get("emails") or []]
+        data["phones"] = [p["number"] for p in children.get("phones") or []]
+        data["tags"] = _resolved_names(tags, children.get("tags"))
+        data["groups"] = _resolved_names(groups, children.get("groups"))
+        events.append(
+            audit.build(
+                audit.Action.CREATE,
+                actor=actor,
+                obj=person,
+                changes=audit.initial(audit.jsonable(data)),
+            )
+        )
+    audit.record_many(events)
+    _index_on_commit(people)
+    return people
+
+
+@service
+def company_bulk_create(*, actor, rows: list[Mapping[str, Any]]) -> list[Company]:
+    """Create many companies in one transaction with the rules of `company_create`."""
+    require_add(actor, "company")
+    companies: list[Company] = []
+    rows_children: list[dict] = []
+    errors: dict[str, list] = {}
+    for index, data in enumerate(rows):
+        try:
+            company = Company()
+            apply_ownership(
+                company, actor=actor, owner=data.get("owner"), team=data.get("team"), creating=True
+            )
+            children = _apply_company(company, data, actor=actor, creating=True)
+        except ValidationError as exc:
+            errors.update(_bulk_errors(index, exc))
+            continue
+        stamp(company, actor=actor, creating=True)
+        companies.append(company)
+        rows_children.append(children)
+    if errors:
+        raise ValidationError(errors)
+    Company.objects.bulk_create(companies, batch_size=500)
+    PhoneNumber.objects.bulk_create(
+        [
+            PhoneNumber(company=company, number=p["number"], label=p["label"], position=i)
+            for company, children in zip(companies, rows_children, strict=True)
+            for i, p in enumerate(children.get("phones") or [])
+        ],
+        batch_size=1000,
+    )
+    tags = _names_to_objects(rows_children, "tags", tags_from_names)
+    _bulk_link(Company, "company", companies, rows_children, "tags", tags)
+    events = []
+    for company, children in zip(companies, rows_children, strict=True):
+        data = {name: getattr(company, name) for name in COMPANY_SCALARS}
+        data.update(
+            domains=list(company.domains or []),
+            parent=company.parent_id,
+            owner=company.owner_id,
+            team=company.team_id,
+            custom_fields=company.custom_fields,
+            phones=[p["number"] for p in children.get("phones") or []],
+            tags=_resolved_names(tags, children.get("tags")),
+        )
+        events.append(
+            audit.build(
+                audit.Action.CREATE,
+                actor=actor,
+                obj=company,
+                changes=audit.initial(audit.jsonable(data)),
+            )
+        )
+    audit.record_many(events)
+    _index_on_commit(companies)
+    return companies
+
+
+def _set_current_employers(people: list[Person]) -> None:
+    """One parameterised UPDATE run for many rows (bulk_update's CASE expressions cost
+    more to compile than the writes themselves)."""
+    from django.db import connection
+
+    meta = Person._meta
+    quote = connection.ops.quote_name
+    # Identifiers come from model metadata; every value is a query parameter.
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {quote(meta.get_field('company').column)} = %s, "  # noqa: S608
+        f"{quote(meta.get_field('job_title').column)} = %s WHERE {quote(meta.pk.column)} = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [(p.company_id, p.job_title, p.pk) for p in people])
+
+
+@service
+def employment_bulk_add(*, actor, links: list[Mapping[str, Any]]) -> list[Employment]:
+    """Link many people to companies (`person`, `company`, `title`, `department`,
+    `start_date`, `end_date` per link) with the rules of `employment_add`: the actor
+    must be allowed to change each person, each person's current employer is
+    recomputed, one audit row per link, search updated once on commit."""
+    employments: list[Employment] = []
+    errors: dict[str, list] = {}
+    for index, link in enumerate(links):
+        person = link["person"]
+        require(actor, "change", person)
+        start, end = link.get("start_date"), link.get("end_date")
+        if start and end and end < start:
+            errors[f"{index}.end_date"] = [_("The end is before the start.")]
+            continue
+        employments.append(
+            Employment(
+                person=person,
+                company=link["company"],
+                title=str(link.get("title") or "")[:150],
+                department=str(link.get("department") or "")[:150],
+                start_date=start,
+                end_date=end,
+            )
+        )
+    if errors:
+        raise ValidationError(errors)
+    Employment.objects.bulk_create(employments, batch_size=1000)
+    people = {e.person_id: e.person for e in employments}
+    today = timezone.localdate()
+    current: dict[int, Employment] = {}
+    candidates = (
+        Employment.objects.filter(person_id__in=list(people), company__deleted_at__isnull=True)
+        .exclude(end_date__lt=today)
+        .select_related("company")
+        .order_by("person_id", "-start_date", "-id")
+    )
+    for employment in candidates:
+        current.setdefault(employment.person_id, employment)
+    changed = []
+    for pk, person in people.items():
+        job = current.get(pk)
+        person.company = job.company if job else None
+        person.job_title = job.title if job else ""
+        changed.append(person)
+    _set_current_employers(changed)
+    audit.record_many(
+        audit.build(
+            audit.Action.UPDATE,
+            actor=actor,
+            obj=e.person,
+            changes={
+                "employment": [
+                    None,
+                    {"company": e.company_id, "company_name": e.company.name, "title": e.title},
+                ]
+            },
+        )
+        for e in employments
+    )
+    _index_on_commit(changed)
+    return employments
