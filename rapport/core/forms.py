@@ -210,7 +210,8 @@ class EntityForm(forms.Form):
         return data
 
     def to_data(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """The service's `data` dict from cleaned_data; every entity form defines it."""
+        raise TypeError(f"{type(self).__name__} must define to_data()")
 
     # shared pieces -----------------------------------------------------------------
     @property

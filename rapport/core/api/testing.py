@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import json
 from typing import Any
 
@@ -69,17 +70,19 @@ def clear_throttle() -> None:
     cache.clear()
 
 
-class EntityApiContract:
+class EntityApiContract(abc.ABC):
     """The API guarantees every exposed entity keeps; subclass as `Test<Entity>Api` and
     fill in `entity_key`, `make(actor)` and `valid_body()`."""
 
     entity_key: str = ""
 
-    def make(self, actor):  # pragma: no cover - subclasses build one record
-        raise NotImplementedError
+    @abc.abstractmethod
+    def make(self, actor):
+        """Build one record owned by `actor` (through the entity's service)."""
 
-    def valid_body(self) -> dict[str, Any]:  # pragma: no cover
-        raise NotImplementedError
+    @abc.abstractmethod
+    def valid_body(self) -> dict[str, Any]:
+        """A POST body the entity accepts."""
 
     @property
     def base(self) -> str:

@@ -8,6 +8,8 @@ title, subtitle, two folded prefix keys and the folded body.
 
 from __future__ import annotations
 
+from django.core.exceptions import ImproperlyConfigured
+
 from rapport.core.searchbackends.base import ENTRY_TABLE, SearchBackend, SearchQuery
 
 __all__ = ["ENTRY_TABLE", "SearchBackend", "SearchQuery", "backend_for"]
@@ -23,4 +25,4 @@ def backend_for(connection) -> SearchBackend:
         from rapport.core.searchbackends.postgres import PostgresBackend
 
         return PostgresBackend(connection)
-    raise NotImplementedError(f"search has no engine for {connection.vendor!r}")
+    raise ImproperlyConfigured(f"Search supports SQLite and PostgreSQL, not {connection.vendor!r}.")

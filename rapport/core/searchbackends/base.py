@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -87,7 +88,7 @@ def chunks(items: Sequence, size: int = CHUNK) -> Iterable[Sequence]:
         yield items[start : start + size]
 
 
-class SearchBackend:
+class SearchBackend(abc.ABC):
     """Storage and match SQL for one database vendor; subclasses fill in the DDL."""
 
     vendor = ""
@@ -96,11 +97,13 @@ class SearchBackend:
         self.connection = connection
 
     # --- schema ----------------------------------------------------------------------
+    @abc.abstractmethod
     def schema_statements(self) -> list[str]:
-        raise NotImplementedError
+        """Engine-specific; each vendor backend defines it."""
 
+    @abc.abstractmethod
     def drop_statements(self) -> list[str]:
-        raise NotImplementedError
+        """Engine-specific; each vendor backend defines it."""
 
     def ensure_schema(self) -> None:
         """Create whatever is missing (every statement is IF NOT EXISTS)."""
@@ -124,23 +127,26 @@ class SearchBackend:
         return None
 
     # --- writes ----------------------------------------------------------------------
+    @abc.abstractmethod
     def upsert(self, rows: Sequence[Row]) -> None:
-        raise NotImplementedError
+        """Engine-specific; each vendor backend defines it."""
 
+    @abc.abstractmethod
     def delete(self, entity: str, ids: Sequence[int]) -> None:
-        raise NotImplementedError
+        """Engine-specific; each vendor backend defines it."""
 
+    @abc.abstractmethod
     def delete_all(self) -> None:
-        raise NotImplementedError
+        """Engine-specific; each vendor backend defines it."""
 
     # --- reads -----------------------------------------------------------------------
+    @abc.abstractmethod
     def source(self, query: SearchQuery, alias: str = "e") -> tuple[str, str, list]:
         """(FROM clause, WHERE condition, params) selecting the entries that match.
 
         The FROM clause names the entry table as `alias`; an engine may put its own
         index first so the database is driven by the matches, not by the entries.
         """
-        raise NotImplementedError
 
     def analyze(self) -> None:
         """Refresh planner statistics after a bulk load."""
