@@ -11,13 +11,13 @@ from functools import cache
 
 import phonenumbers
 from django.conf import settings
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from rapport.accounts.models import Membership, Team, User, UserFieldGrant
 from rapport.accounts.services import is_administrator
 from rapport.core import audit, permissions
-from rapport.core.exceptions import PermissionDenied, ValidationError
+from rapport.core.exceptions import ValidationError
+from rapport.core.services import deny, service
 
 PROFILE_FIELDS = ("language", "time_zone", "theme", "phone_region")
 
@@ -33,15 +33,14 @@ def phone_regions() -> list[str]:
 
 def _require_admin(actor, what: str, **target) -> None:
     if not is_administrator(actor):
-        audit.record(audit.Action.DENIED, actor=actor, extra={"action": what}, **target)
-        raise PermissionDenied(what)
+        raise deny(what, actor=actor, extra={"action": what}, **target)
 
 
 def _user_target(user: User) -> dict:
     return {"object_type": "user", "object_id": user.pk, "object_repr": user.username}
 
 
-@transaction.atomic
+@service
 def profile_update(
     *, user: User, language: str, time_zone: str, theme: str, phone_region: str
 ) -> User:
@@ -75,7 +74,7 @@ def profile_update(
     return user
 
 
-@transaction.atomic
+@service
 def user_set_active(*, actor: User, user: User, active: bool) -> User:
     """Deactivate (sign-in refused, sessions end at their next request) or reactivate."""
     _require_admin(actor, "deactivate", **_user_target(user))
@@ -93,7 +92,7 @@ def user_set_active(*, actor: User, user: User, active: bool) -> User:
     return user
 
 
-@transaction.atomic
+@service
 def team_create(*, actor: User, name: str) -> Team:
     _require_admin(actor, "team_create", object_type="team")
     name = " ".join((name or "").split())
@@ -115,7 +114,7 @@ def team_create(*, actor: User, name: str) -> Team:
     return team
 
 
-@transaction.atomic
+@service
 def membership_add(*, actor: User, team: Team, user: User) -> Membership:
     """Put a user in a team (and make it the primary team when they had none)."""
     _require_admin(actor, "membership", object_type="team", object_id=team.pk)
@@ -136,7 +135,7 @@ def membership_add(*, actor: User, team: Team, user: User) -> Membership:
     return membership
 
 
-@transaction.atomic
+@service
 def membership_remove(*, actor: User, team: Team, user: User) -> None:
     """Take a user out of a team; role assignments on that team go with the membership."""
     _require_admin(actor, "membership", object_type="team", object_id=team.pk)
@@ -158,7 +157,7 @@ def membership_remove(*, actor: User, team: Team, user: User) -> None:
     permissions.forget(user)
 
 
-@transaction.atomic
+@service
 def field_revoke(*, actor: User, grant: UserFieldGrant) -> None:
     _require_admin(actor, "field_revoke", **_user_target(grant.user))
     audit.record(

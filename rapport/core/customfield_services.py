@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.db import transaction
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from rapport.core import audit
-from rapport.core.exceptions import PermissionDenied, ValidationError
+from rapport.core.exceptions import ValidationError
 from rapport.core.models import CustomFieldDefinition
 from rapport.core.registry import registry
+from rapport.core.services import deny, service
 
 Kind = CustomFieldDefinition.Kind
 CHOICE_KINDS = {Kind.CHOICE, Kind.MULTI_CHOICE}
@@ -28,13 +28,9 @@ def _require_admin(actor) -> None:
     from rapport.accounts.services import is_administrator
 
     if not is_administrator(actor):
-        audit.record(
-            audit.Action.DENIED,
-            actor=actor,
-            object_type=OBJECT_TYPE,
-            extra={"action": "custom_field"},
+        raise deny(
+            "custom_field", actor=actor, object_type=OBJECT_TYPE, extra={"action": "custom_field"}
         )
-        raise PermissionDenied("custom_field")
 
 
 def _clean_choices(raw: Any) -> list[str]:
@@ -100,7 +96,7 @@ def _snapshot(definition: CustomFieldDefinition) -> dict[str, Any]:
     return {name: getattr(definition, name) for name in ("entity", "slug", *EDITABLE)}
 
 
-@transaction.atomic
+@service
 def customfield_create(*, actor, data: Mapping[str, Any]) -> CustomFieldDefinition:
     """Define a new field on an entity; its values are validated from now on."""
     _require_admin(actor)
@@ -118,7 +114,7 @@ def customfield_create(*, actor, data: Mapping[str, Any]) -> CustomFieldDefiniti
     return definition
 
 
-@transaction.atomic
+@service
 def customfield_update(
     *, actor, definition: CustomFieldDefinition, data: Mapping[str, Any]
 ) -> CustomFieldDefinition:
@@ -142,7 +138,7 @@ def customfield_update(
     return definition
 
 
-@transaction.atomic
+@service
 def customfield_delete(*, actor, definition: CustomFieldDefinition) -> None:
     """Remove a definition; stored values stay in the records' JSON but are no longer shown."""
     _require_admin(actor)

@@ -54,3 +54,21 @@ def test_revoked_token_no_longer_authenticates(alice):
     assert token.digest != raw and raw not in token.digest
     services.token_revoke(actor=alice, token=token)
     assert services.token_authenticate(raw) is None
+
+
+def test_refused_admin_actions_leave_their_denial_rows(alice, bob):
+    from rapport.accounts import admin_services
+    from rapport.accounts.models import Team
+    from rapport.core import customfield_services
+    from rapport.core.models import CustomFieldDefinition
+
+    with pytest.raises(PermissionDenied):
+        admin_services.team_create(actor=alice, name="Rogue team")
+    with pytest.raises(PermissionDenied):
+        customfield_services.customfield_create(
+            actor=alice, data={"entity": "person", "label": "Tier", "kind": "text"}
+        )
+    assert not Team.objects.filter(name="Rogue team").exists()
+    assert not CustomFieldDefinition.objects.exists()
+    denied = AuditEvent.objects.filter(action="denied", actor=alice)
+    assert set(denied.values_list("object_type", flat=True)) == {"team", "custom_field"}
