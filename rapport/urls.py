@@ -10,4 +10,5 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("", include("rapport.core.urls")),
     path("", include("rapport.contacts.urls")),
+    path("data/", include("rapport.dataio.urls")),
 ]

@@ -93,6 +93,8 @@ class Company(TrackedModel):
     tags = models.ManyToManyField(Tag, blank=True, related_name="+", verbose_name=_("tags"))
     custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)
     sort_key = models.CharField(max_length=200, editable=False, default="")
+    # Phonetic key of the folded name: the duplicate scan's blocking key.
+    match_key = models.CharField(max_length=100, editable=False, default="", db_index=True)
 
     class Meta:
         verbose_name = _("company")
@@ -150,6 +152,8 @@ class Person(TrackedModel):
     )
     custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)
     sort_key = models.CharField(max_length=320, editable=False, default="")
+    # Phonetic key of the folded, nickname-resolved name: the duplicate scan's blocking key.
+    match_key = models.CharField(max_length=100, editable=False, default="", db_index=True)
 
     class Meta:
         verbose_name = _("person")

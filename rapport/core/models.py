@@ -68,6 +68,9 @@ class TrackedModel(models.Model):
         related_name="+",
         editable=False,
     )
+    # Set when this record was merged into another: it stays as a tombstone (out of the
+    # trash, never purged) so its old links and API ids lead to the survivor.
+    merged_into = models.BigIntegerField(null=True, blank=True, editable=False)
 
     objects = LiveManager()
     all_objects = AllManager()
@@ -107,6 +110,12 @@ class AuditEvent(models.Model):
         TOKEN_CREATE = "token_create", _("API token created")
         TOKEN_REVOKE = "token_revoke", _("API token revoked")
         EXPORT = "export", _("exported")
+        IMPORT = "import", _("imported")
+        IMPORT_UNDO = "import_undo", _("import undone")
+        MERGE = "merge", _("merged")
+        MERGE_UNDO = "merge_undo", _("merge undone")
+        ERASE = "erase", _("erased")
+        SUBJECT_EXPORT = "subject_export", _("personal data exported")
 
     id = models.BigAutoField(primary_key=True)
     at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)

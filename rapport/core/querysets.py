@@ -20,7 +20,8 @@ class RestrictQuerySet(models.QuerySet):
         return self.filter(deleted_at__isnull=True)
 
     def trashed(self):
-        return self.filter(deleted_at__isnull=False)
+        """Records in the trash (merge tombstones are not: they cannot be restored)."""
+        return self.filter(deleted_at__isnull=False, merged_into__isnull=True)
 
 
 class LiveManager(models.Manager.from_queryset(RestrictQuerySet)):

@@ -44,7 +44,8 @@ def trash_purge_expired(*, now: datetime.datetime | None = None) -> dict[str, in
             with transaction.atomic():
                 batch = list(
                     model.all_objects.select_for_update()
-                    .filter(deleted_at__isnull=False, deleted_at__lt=cutoff)
+                    .trashed()
+                    .filter(deleted_at__lt=cutoff)
                     .order_by("pk")[:PURGE_BATCH]
                 )
                 if not batch:

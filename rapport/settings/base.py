@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "rapport.core",
     "rapport.accounts",
     "rapport.contacts",
+    "rapport.dataio",
 ]
 
 MIDDLEWARE = [

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 
-from rapport.core.api import openapi
+from rapport.core.api import openapi, routers
 from rapport.core.api.auth import UserRateThrottle, auth_schemes
 from rapport.core.api.crud import entity_router, specs
 from rapport.core.api.docs import OfflineSwagger
@@ -62,6 +62,8 @@ def build_api() -> RapportAPI:
         if spec is not None:
             api.add_router(f"/{entity.url_base}", entity_router(spec, api))
     api.add_router("/audit", audit_router())
+    for prefix, factory in routers.extra:
+        api.add_router(prefix, factory())
     return api
 
 

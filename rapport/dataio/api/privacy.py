@@ -1,0 +1,9 @@
+"""API endpoints for the privacy feature (filled in by its owner)."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+
+def router() -> Router:
+    return Router(tags=["privacy"])
