@@ -68,8 +68,17 @@ def main_navigation(user) -> list[NavGroup]:
 
 
 def utility_links(user) -> list[NavLink]:
-    """Links below the blocks: the trash (when the user may delete anything)."""
+    """Links below the blocks: imports, duplicates and the trash, each when the user
+    may do what it is for."""
     links = []
+    may_add = any(permissions.can(user, e.key, "add") for e in registry)
+    imports = url_or_none("dataio:import_list")
+    if may_add and imports:
+        links.append(NavLink(_("Imports"), imports, "upload", "imports"))
+    may_change = any(permissions.can(user, e.key, "change") for e in registry)
+    duplicates = url_or_none("dataio:duplicate_list")
+    if may_change and duplicates:
+        links.append(NavLink(_("Duplicates"), duplicates, "copy", "duplicates"))
     may_delete = any(permissions.can(user, e.key, "delete") for e in registry)
     trash = url_or_none("core:trash")
     if may_delete and trash:

@@ -28,3 +28,4 @@ STORAGES = {
 AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
 STATIC_ROOT = os.path.join(tempfile.gettempdir(), "rapport-test-static")
 os.makedirs(STATIC_ROOT, exist_ok=True)
+MEDIA_ROOT = os.path.join(tempfile.gettempdir(), f"rapport-test-media-{os.getpid()}")
