@@ -84,6 +84,12 @@ class PersonEntity(Entity):
         return {"title": obj.full_name or obj.primary_email, "subtitle": subtitle, "text": text}
 
     @classmethod
+    def export_value(cls, obj: Person, key: str, user) -> Any:
+        if key == "name":
+            return obj.full_name
+        return super().export_value(obj, key, user)
+
+    @classmethod
     def serialize(cls, obj: Person, user) -> dict[str, Any]:
         data: dict[str, Any] = {
             "id": obj.pk,

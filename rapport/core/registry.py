@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from django.db.models import Model, QuerySet
+from django.db.models import Manager, Model, QuerySet
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,41 @@ class Entity:
     def serialize(cls, obj: Model, user) -> dict[str, Any]:
         """The API/export representation; personal fields left out unless permitted."""
         raise TypeError(f"entity {cls.key!r} must define serialize()")
+
+    @classmethod
+    def export_queryset(cls, qs: QuerySet, fmt: str) -> QuerySet:
+        """Joins and prefetches an export needs: a table reads the list's columns, a
+        record format (JSON, vCard) reads what `serialize` reads."""
+        return cls.list_queryset(qs) if fmt in {"csv", "xlsx"} else cls.detail_queryset(qs)
+
+    @classmethod
+    def export_value(cls, obj: Model, key: str, user) -> Any:
+        """A list column's value in a CSV/XLSX export: typed (numbers and dates stay
+        values, phones E.164), a related record by name, related rows as a list."""
+        from rapport.core.presenters import ALIASES
+
+        name = ALIASES.get(key, key)
+        if not hasattr(obj, name):
+            name = key if hasattr(obj, key) else f"{key}s"
+        value = getattr(obj, name, None)
+        if isinstance(value, Manager):  # prefetched by export_queryset
+            return [getattr(item, "number", None) or str(item) for item in value.all()]
+        if isinstance(value, Model):
+            return str(value)
+        display = getattr(obj, f"get_{name}_display", None)
+        return display() if callable(display) else value
+
+    @classmethod
+    def likely_duplicates(cls, user, data, *, exclude_pk: int | None = None, instance=None):
+        """Records `user` may view that `data` probably duplicates, checked before a
+        create or edit is saved (the duplicates feature answers for its entities)."""
+        from django.apps import apps
+
+        if not apps.is_installed("rapport.dataio"):
+            return []
+        from rapport.dataio.dedup.candidates import likely_duplicates
+
+        return likely_duplicates(cls.key, user, data, exclude_pk=exclude_pk, instance=instance)
 
     @classmethod
     def create(cls, *, actor, data) -> Model:
