@@ -156,10 +156,36 @@ def trash(*, actor, obj, expected_version: int | None = None) -> None:
     _reindex(obj)
 
 
+class MergedRecordError(Exception):
+    """A write aimed at a merge tombstone; `survivor_id` is where the record lives now."""
+
+    def __init__(self, survivor_id: int):
+        self.survivor_id = survivor_id
+        super().__init__(_("This record was merged into another one (id %s).") % survivor_id)
+
+
+def merged_survivor_id(model, pk: int) -> int | None:
+    """The live record a merge tombstone leads to (following merge chains), or None."""
+    seen: set[int] = set()
+    current = pk
+    while current not in seen:
+        seen.add(current)
+        row = model.all_objects.filter(pk=current).values("merged_into", "deleted_at").first()
+        if row is None:
+            return None
+        if row["merged_into"] is None:
+            return current if current != pk and row["deleted_at"] is None else None
+        current = row["merged_into"]
+    return None
+
+
 @service
 def restore(*, actor, obj) -> Model:
-    """Bring a record back from the trash with all its links."""
+    """Bring a record back from the trash with all its links (never a merge tombstone:
+    only undoing the merge brings that back)."""
     obj = lock_for_update(type(obj), obj.pk)
+    if obj.merged_into is not None:
+        raise MergedRecordError(obj.merged_into)
     if obj.deleted_at is None:
         return obj
     require(actor, "delete", obj)

@@ -161,6 +161,16 @@ def _not_found() -> Problem:
     return Problem(404, _("There is no such record, or you may not see it."))
 
 
+def _merged_problem(survivor_id: int) -> Problem:
+    return Problem(
+        409,
+        _("This record was merged into record %(id)s; write to that one instead.")
+        % {"id": survivor_id},
+        kind="merged",
+        extra={"survivor_id": survivor_id},
+    )
+
+
 # --- the router --------------------------------------------------------------------------
 
 
@@ -180,13 +190,20 @@ def entity_router(spec: ApiSpec, api) -> Router:
             entity.serialize(fresh, request.auth), status, version=fresh.version, location=location
         )
 
+    def survivor_of(request, pk: int) -> int | None:
+        """The visible survivor of a merged record's id (None: answer 404 as usual)."""
+        survivor = core_services.merged_survivor_id(model, pk) if pk <= MAX_ID else None
+        visible_ids = model.objects.restrict(request.auth, "view")
+        return survivor if survivor and visible_ids.filter(pk=survivor).exists() else None
+
     def visible(request, pk: int):
         if pk > MAX_ID:
             raise _not_found()
         queryset = entity.detail_queryset(model.objects.restrict(request.auth, "view"))
         obj = queryset.filter(pk=pk).first()
         if obj is None:
-            raise _not_found()
+            survivor = survivor_of(request, pk) if request.method != "GET" else None
+            raise _merged_problem(survivor) if survivor else _not_found()
         return obj
 
     def body(request, schema) -> dict[str, Any]:
@@ -243,14 +260,22 @@ def entity_router(spec: ApiSpec, api) -> Router:
 
     @router.get(
         "/{int:id}",
-        response={200: spec.output},
+        response={200: spec.output, 308: None},
         operation_id=f"{entity.key}_get",
         summary=f"Get a {label}",
         url_name=f"{entity.url_base}-detail",
         openapi_extra={"x-rapport": {**meta, "etag": True}},
     )
     def get_record(request, id: int):  # noqa: A002 - the path parameter is "id"
-        obj = visible(request, id)
+        try:
+            obj = visible(request, id)
+        except Problem:
+            survivor = survivor_of(request, id)
+            if survivor is None:
+                raise
+            response = HttpResponse(status=308)  # a merged record's id: to the survivor
+            response["Location"] = f"{request.path.rstrip('/').rsplit('/', 1)[0]}/{survivor}"
+            return response
         return json_response(entity.serialize(obj, request.auth), version=obj.version)
 
     @router.patch(
@@ -303,8 +328,9 @@ def entity_router(spec: ApiSpec, api) -> Router:
             obj = None
             if id <= MAX_ID:
                 obj = model.all_objects.restrict(request.auth, "delete").filter(pk=id).first()
-            if obj is None:
-                raise _not_found()
+            if obj is None or obj.merged_into is not None:
+                survivor = survivor_of(request, id)
+                raise _merged_problem(survivor) if survivor else _not_found()
             return render(request, restore_service(actor=request.auth, obj=obj))
 
         return once(request, run)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import select_template
 from django.urls import reverse
@@ -12,6 +13,14 @@ from django.views import View
 
 from rapport.core import permissions
 from rapport.core.registry import Entity
+from rapport.core.services import merged_survivor_id
+
+
+class MergedRedirect(Exception):
+    """Raised by `get_visible` for a merged record's id: answer 308 to the survivor."""
+
+    def __init__(self, url: str):
+        self.url = url
 
 
 class KitView(LoginRequiredMixin, View):
@@ -21,6 +30,12 @@ class KitView(LoginRequiredMixin, View):
     form_class: type | None = None
     detail_extra = None  # callable(request, obj) -> dict, for entity-specific sections
 
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except MergedRedirect as exc:
+            return HttpResponsePermanentRedirect(exc.url, preserve_request=True)  # 308
+
     def visible(self, *, trashed: bool = False):
         """Rows the user may view; `trashed=True` includes the trash (for restore)."""
         manager = self.entity.model.all_objects if trashed else self.entity.model.objects
@@ -28,10 +43,24 @@ class KitView(LoginRequiredMixin, View):
 
     def get_visible(self, pk: int, *, detail: bool = False, trashed: bool = False):
         """The record if the user may view it; 404 exactly as if it did not exist."""
-        qs = self.visible(trashed=trashed)
+        qs = self.visible(trashed=trashed).filter(merged_into__isnull=True)
         if detail:
             qs = self.entity.detail_queryset(qs)
-        return get_object_or_404(qs, pk=pk)
+        try:
+            return get_object_or_404(qs, pk=pk)
+        except Http404:
+            self.follow_merge(pk)
+            raise
+
+    def follow_merge(self, pk: int) -> None:
+        """Old links of a merged record (GET only) lead to the survivor, if visible."""
+        if self.request.method not in ("GET", "HEAD"):
+            return
+        survivor = merged_survivor_id(self.entity.model, pk)
+        if survivor is not None and self.visible().filter(pk=survivor).exists():
+            path = self.request.path.replace(f"/{pk}/", f"/{survivor}/", 1)
+            query = self.request.META.get("QUERY_STRING", "")
+            raise MergedRedirect(f"{path}?{query}" if query else path)
 
     def require(self, action: str, obj=None) -> None:
         user = self.request.user

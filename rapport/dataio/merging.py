@@ -1,0 +1,480 @@
+"""Lossless merge of two records of one entity into a survivor, undoable.
+
+Chosen scalar values survive (per field), multi-value fields are united, and EVERY row
+that points at the merged record moves to the survivor. Those rows are found by
+introspection (every foreign key, hidden or not, M2M through tables included, plus the
+soft references in `SOFT_REFERENCES`), so the relations of later modules move without
+code here. `Merge.moved` records per relation exactly which rows moved, which were
+dropped as duplicates (with their full values) and which fields were changed on the way,
+so `merge_undo` can put everything back. See docs/decisions/0022-merge.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from rapport.core import audit, permissions, search
+from rapport.core.exceptions import FieldPermissionDenied
+from rapport.core.models import AuditEvent
+from rapport.core.registry import registry
+from rapport.core.services import (
+    check_version,
+    lock_for_update,
+    reindex_on_commit,
+    require,
+    service,
+    stamp,
+)
+from rapport.core.text import fold
+from rapport.dataio.models import ExternalKey, ImportRow, Merge
+
+SURVIVOR, MERGED = "survivor", "merged"
+# Fields every tracked record has that a merge never takes from the merged record.
+BASE_FIELDS = frozenset(
+    {
+        "id",
+        "created_at",
+        "updated_at",
+        "created_by",
+        "updated_by",
+        "owner",
+        "team",
+        "version",
+        "deleted_at",
+        "deleted_by",
+        "merged_into",
+    }
+)
+# Kept in step with another field: they follow that field's choice, or are recomputed.
+COUPLED = {"revenue_currency": "annual_revenue"}
+DERIVED = frozenset({"primary_domain"})
+# Child rows that are de-duplicated rather than moved when the survivor has the same value.
+CHANNEL_KEYS = {"contacts.emailaddress": ("normalized",), "contacts.phonenumber": ("number",)}
+CHUNK = 500
+
+
+def blank(value: Any) -> bool:
+    return value in (None, "", [], {})
+
+
+# --- which values survive ------------------------------------------------------------
+
+
+def merge_fields(model: type[models.Model]) -> list[models.Field]:
+    """The record's own fields a merge decides: editable, not base, not derived."""
+    return [
+        f
+        for f in model._meta.concrete_fields
+        if f.editable and f.name not in BASE_FIELDS | DERIVED and f.name not in COUPLED
+    ]
+
+
+def field_kind(field: models.Field) -> str:
+    """ "list" (united), "map" (chosen per key) or "scalar" (chosen)."""
+    if isinstance(field, models.JSONField):
+        default = field.get_default()
+        if isinstance(default, list):
+            return "list"
+        if isinstance(default, dict):
+            return "map"
+    return "scalar"
+
+
+def _value(obj, field: models.Field) -> Any:
+    value = getattr(obj, field.attname)
+    return value.name if isinstance(field, models.FileField) else value
+
+
+def _union(first: Iterable, second: Iterable) -> list:
+    result: list = []
+    seen: list = []
+    for item in list(first or []) + list(second or []):
+        key = audit.jsonable(item)
+        if isinstance(key, str):
+            key = key.casefold()
+        if key not in seen:
+            seen.append(key)
+            result.append(item)
+    return result
+
+
+def default_choice(survivor_value: Any, merged_value: Any) -> str:
+    """The survivor's value wins unless it is blank and the merged record's is not."""
+    return MERGED if blank(survivor_value) and not blank(merged_value) else SURVIVOR
+
+
+def check_choices(model, survivor, merged, choices: Mapping[str, str], *, actor) -> None:
+    """Every key names a choosable field (or `map.key`) and says survivor or merged."""
+    personal = set(_personal_fields(model))
+    allowed: dict[str, str] = {}
+    for field in merge_fields(model):
+        kind = field_kind(field)
+        if kind == "scalar":
+            allowed[field.name] = field.name
+        elif kind == "map":
+            keys = set(_value(survivor, field) or {}) | set(_value(merged, field) or {})
+            for key in keys:
+                allowed[f"{field.name}.{key}"] = field.name
+    errors: dict[str, list[str]] = {}
+    for key, value in (choices or {}).items():
+        name = f"choices.{key}"
+        if key not in allowed:
+            errors[name] = [_("There is no such field to choose.")]
+        elif value not in (SURVIVOR, MERGED):
+            errors[name] = [_("Choose “survivor” or “merged”.")]
+        elif allowed[key] in personal and not permissions.has_field_permission(
+            actor, permissions.PERSONAL_DATA
+        ):
+            raise FieldPermissionDenied(name, _("You may not see or change personal data."))
+    if errors:
+        raise ValidationError(errors)
+
+
+def resolve_values(model, survivor, merged, choices: Mapping[str, str]) -> dict[str, Any]:
+    """{attname: value} the survivor ends up with, before derived fields."""
+    values: dict[str, Any] = {}
+    for field in merge_fields(model):
+        mine, theirs = _value(survivor, field), _value(merged, field)
+        kind = field_kind(field)
+        if kind == "list":
+            values[field.attname] = _union(mine, theirs)
+        elif kind == "map":
+            mine, theirs = dict(mine or {}), dict(theirs or {})
+            result = {}
+            for key in list(mine) + [k for k in theirs if k not in mine]:
+                pick = choices.get(f"{field.name}.{key}") or default_choice(
+                    mine.get(key), theirs.get(key)
+                )
+                result[key] = theirs.get(key) if pick == MERGED else mine.get(key)
+            values[field.attname] = result
+        else:
+            pick = choices.get(field.name) or default_choice(mine, theirs)
+            values[field.attname] = theirs if pick == MERGED else mine
+            for coupled, leader in COUPLED.items():
+                if leader == field.name:
+                    source = merged if pick == MERGED else survivor
+                    values[coupled] = getattr(source, coupled)
+            if field.is_relation and field.related_model is model:
+                if values[field.attname] in (survivor.pk, merged.pk):
+                    values[field.attname] = None  # a record cannot be its own parent
+    return values
+
+
+def _personal_fields(model) -> frozenset[str]:
+    entity = registry.for_model(model)
+    return entity.personal_fields if entity else frozenset()
+
+
+# --- which rows move -----------------------------------------------------------------
+
+
+def relations(model: type[models.Model]) -> list[models.ForeignKey]:
+    """Every foreign key (hidden ones and M2M through tables included) pointing here."""
+    found = []
+    for rel in model._meta.get_fields(include_hidden=True):
+        if rel.is_relation and rel.auto_created and not rel.concrete:
+            if rel.one_to_many or rel.one_to_one:
+                found.append(rel.field)
+    return sorted(found, key=label_of)
+
+
+def label_of(fk: models.ForeignKey) -> str:
+    return f"{fk.model._meta.label_lower}.{fk.name}"
+
+
+def unique_groups(fk: models.ForeignKey) -> list[tuple[str, ...]]:
+    """Other-field sets that must stay unique together with this key on the survivor."""
+    meta = fk.model._meta
+    groups: list[tuple[str, ...]] = []
+    if fk.unique:
+        groups.append(())
+    sets = [tuple(t) for t in meta.unique_together]
+    sets += [tuple(c.fields) for c in meta.total_unique_constraints]
+    for names in sets:
+        if fk.name in names or fk.attname in names:
+            groups.append(tuple(n for n in names if n not in (fk.name, fk.attname)))
+    channel = CHANNEL_KEYS.get(meta.label_lower)
+    if channel:
+        groups.append(channel)
+    return groups
+
+
+def row_values(model, row: models.Model) -> dict[str, Any]:
+    return {f.attname: audit.jsonable(getattr(row, f.attname)) for f in model._meta.concrete_fields}
+
+
+def _identity(row, fields: tuple[str, ...]) -> tuple:
+    values = []
+    for name in fields:
+        value = getattr(row, row._meta.get_field(name).attname)
+        values.append(value.casefold() if isinstance(value, str) else value)
+    return tuple(values)
+
+
+def _move_relation(fk, survivor, merged) -> dict[str, Any]:
+    """Re-point one relation's rows; collisions with the survivor's rows are dropped."""
+    model = fk.model
+    manager = model._base_manager
+    rows = list(manager.filter(**{fk.attname: merged.pk}).order_by("pk"))
+    if not rows:
+        return {}
+    groups = unique_groups(fk)
+    theirs = list(manager.filter(**{fk.attname: survivor.pk}).order_by("pk")) if groups else []
+    taken = [{_identity(r, g) for r in theirs} for g in groups]
+    moved, dropped, cleared = [], [], []
+    for row in rows:
+        if model is type(survivor) and row.pk == survivor.pk:
+            cleared.append(row.pk)  # the survivor pointed at the merged record itself
+            continue
+        keys = [_identity(row, g) for g in groups]
+        if any(key in seen for key, seen in zip(keys, taken, strict=True)):
+            dropped.append(row_values(model, row))
+            continue
+        for key, seen in zip(keys, taken, strict=True):
+            seen.add(key)
+        moved.append(row.pk)
+    for start in range(0, len(moved), CHUNK):
+        manager.filter(pk__in=moved[start : start + CHUNK]).update(**{fk.attname: survivor.pk})
+    if cleared:
+        manager.filter(pk__in=cleared).update(**{fk.attname: None})
+    if dropped:
+        manager.filter(pk__in=[r[model._meta.pk.attname] for r in dropped]).delete()
+    changed = _place_after(model, fk, survivor, moved, theirs)
+    result: dict[str, Any] = {"ids": moved}
+    for key, value in (("dropped", dropped), ("cleared", cleared), ("changed", changed)):
+        if value:
+            result[key] = value
+    return result
+
+
+def _place_after(model, fk, survivor, moved: list[int], theirs: list) -> dict[str, dict]:
+    """Moved channels line up after the survivor's; the survivor's primary stays primary."""
+    names = {f.name for f in model._meta.concrete_fields}
+    if not moved or not ({"position", "primary"} & names):
+        return {}
+    if not theirs:
+        theirs = list(model._base_manager.filter(**{fk.attname: survivor.pk}).exclude(pk__in=moved))
+    start = max([getattr(r, "position", 0) or 0 for r in theirs] + [-1]) + 1
+    has_primary = any(getattr(r, "primary", False) for r in theirs)
+    changed: dict[str, dict] = {}
+    rows = sorted(
+        model._base_manager.filter(pk__in=moved),
+        key=lambda r: (getattr(r, "position", 0) or 0, r.pk),
+    )
+    for offset, row in enumerate(rows):
+        old: dict[str, Any] = {}
+        if "position" in names and theirs and row.position != start + offset:
+            old["position"] = row.position
+            row.position = start + offset
+        if "primary" in names and has_primary and row.primary:
+            old["primary"] = True
+            row.primary = False
+        if old:
+            changed[str(row.pk)] = old
+            row.save(update_fields=list(old))
+    return changed
+
+
+# Rows that name a record by (type, id) rather than by foreign key.
+def _soft_references(entity_key: str, pk: int) -> dict[str, models.QuerySet]:
+    return {
+        "core.auditevent": AuditEvent.objects.filter(object_type=entity_key, object_id=pk),
+        "dataio.externalkey": ExternalKey.objects.filter(entity=entity_key, object_id=pk),
+        "dataio.importrow": ImportRow.objects.filter(job__entity=entity_key, object_id=pk),
+    }
+
+
+def _move_soft(entity_key: str, survivor, merged) -> dict[str, dict]:
+    result: dict[str, dict] = {}
+    for label, queryset in _soft_references(entity_key, merged.pk).items():
+        ids = list(queryset.order_by("pk").values_list("pk", flat=True))
+        if not ids:
+            continue
+        entry: dict[str, Any] = {"ids": ids}
+        model = queryset.model
+        for start in range(0, len(ids), CHUNK):
+            model.objects.filter(pk__in=ids[start : start + CHUNK]).update(object_id=survivor.pk)
+        if model is AuditEvent:
+            # History keeps saying where it came from: `extra.merged_from` (set once).
+            events = list(AuditEvent.objects.filter(pk__in=ids).only("pk", "extra"))
+            marked = [e for e in events if "merged_from" not in (e.extra or {})]
+            for event in marked:
+                event.extra = {**(event.extra or {}), "merged_from": merged.pk}
+            AuditEvent.objects.bulk_update(marked, ["extra"], batch_size=CHUNK)
+            if marked:
+                entry["marked"] = [e.pk for e in marked]
+        result[label] = entry
+    return result
+
+
+# --- derived fields ------------------------------------------------------------------
+
+
+def refresh_derived(obj) -> None:
+    """Recompute what other fields determine (sort keys, primary email and phone,
+    current employer, primary domain, match key) after a merge or its undo."""
+    key = obj.entity_key()
+    if key == "person":
+        from rapport.contacts.services.relations import _refresh_current_employer
+
+        primary = obj.emails.order_by("-primary", "position", "id").first()
+        obj.primary_email = primary.address if primary else ""
+        phone = obj.phones.order_by("position", "id").first()
+        obj.primary_phone = phone.number if phone else ""
+        obj.sort_key = fold(f"{obj.last_name} {obj.first_name} {obj.middle_name}")[:320]
+        _refresh_current_employer(obj)
+    elif key == "company":
+        obj.primary_domain = obj.domains[0] if obj.domains else ""
+        obj.sort_key = fold(obj.name)[:200]
+        obj.revenue_currency = (obj.revenue_currency or "").upper()
+    _refresh_match_key(obj)
+
+
+def _refresh_match_key(obj) -> None:
+    try:
+        from rapport.core import matching  # written by the duplicate scan's owner
+    except ImportError:
+        return
+    compute = getattr(matching, "match_key_for", None) or getattr(matching, "match_key", None)
+    if callable(compute) and hasattr(obj, "match_key"):
+        try:
+            obj.match_key = str(compute(obj) or "")[:100]
+        except TypeError:
+            return
+
+
+def snapshot(obj) -> dict[str, Any]:
+    """Every column of the record as JSON, for undo."""
+    return row_values(type(obj), obj)
+
+
+# --- the service ---------------------------------------------------------------------
+
+
+def _entity_model(entity: str):
+    declared = registry.get(entity)
+    if declared is None:
+        raise ValidationError({"entity": [_("There is no such record type.")]})
+    return declared.model
+
+
+def _check_pair(model, survivor, merged) -> None:
+    if type(survivor) is not model or type(merged) is not model:
+        raise ValidationError({"merged_id": [_("Only records of the same type can be merged.")]})
+    if survivor.pk == merged.pk:
+        raise ValidationError(
+            {"merged_id": [ValidationError(_("A record cannot be merged with itself."), "self")]}
+        )
+    for name, obj in (("survivor_id", survivor), ("merged_id", merged)):
+        if obj.merged_into is not None:
+            raise ValidationError({name: [_("This record was already merged into another.")]})
+        if obj.deleted_at is not None:
+            raise ValidationError({name: [_("This record is in the trash; restore it first.")]})
+
+
+@service
+def record_merge(
+    *,
+    actor,
+    entity: str,
+    survivor,
+    merged,
+    choices: Mapping[str, str] | None = None,
+    survivor_version: int | None = None,
+    merged_version: int | None = None,
+) -> Merge:
+    """Merge `merged` into `survivor`: chosen values survive, multi-values are united,
+    every related row moves, the merged record becomes a tombstone; audited, undoable."""
+    model = _entity_model(entity)
+    choices = dict(choices or {})
+    if type(survivor) is model and type(merged) is model and survivor.pk == merged.pk:
+        _check_pair(model, survivor, merged)
+    first, second = sorted([survivor.pk, merged.pk])
+    locked = {pk: lock_for_update(model, pk) for pk in (first, second)}
+    survivor, merged = locked[survivor.pk], locked[merged.pk]
+    _check_pair(model, survivor, merged)
+    require(actor, "change", survivor)
+    require(actor, "change", merged)
+    require(actor, "delete", merged)
+    check_version(survivor, survivor_version)
+    check_version(merged, merged_version)
+    check_choices(model, survivor, merged, choices, actor=actor)
+    survivor_before, merged_before = snapshot(survivor), snapshot(merged)
+    values = resolve_values(model, survivor, merged, choices)
+
+    moved: dict[str, Any] = {}
+    for fk in relations(model):
+        entry = _move_relation(fk, survivor, merged)
+        if entry:
+            moved[label_of(fk)] = entry
+    moved.update(_move_soft(entity, survivor, merged))
+
+    survivor = model.all_objects.get(pk=survivor.pk)
+    for attname, value in values.items():
+        setattr(survivor, attname, value)
+    refresh_derived(survivor)
+    stamp(survivor, actor=actor, creating=False)
+    survivor.save()
+    merged = model.all_objects.get(pk=merged.pk)
+    merged.deleted_at = timezone.now()
+    merged.deleted_by = actor if getattr(actor, "pk", None) else None
+    merged.merged_into = survivor.pk
+    stamp(merged, actor=actor, creating=False)
+    merged.save()
+    moved["_after"] = {"survivor_version": survivor.version, "merged_version": merged.version}
+    merge = Merge.objects.create(
+        entity=entity,
+        survivor_id=survivor.pk,
+        merged_id=merged.pk,
+        actor=actor if getattr(actor, "pk", None) else None,
+        choices=choices,
+        survivor_before=survivor_before,
+        merged_before=merged_before,
+        moved=moved,
+    )
+    counts = moved_counts(moved)
+    changes = audit.diff(_visible(survivor_before), _visible(snapshot(survivor)))
+    extra = {"merged_id": merged.pk, "merge_id": merge.pk, "moved": counts}
+    audit.record(audit.Action.MERGE, actor=actor, obj=survivor, changes=changes, extra=extra)
+    audit.record(
+        audit.Action.MERGE,
+        actor=actor,
+        obj=merged,
+        extra={"survivor_id": survivor.pk, "merge_id": merge.pk},
+    )
+    reindex_after(entity, survivor, merged, moved)
+    return merge
+
+
+NOISE = frozenset({"version", "updated_at", "updated_by_id", "deleted_at", "deleted_by_id"})
+
+
+def _visible(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if k not in NOISE}
+
+
+def moved_counts(moved: Mapping[str, Any]) -> dict[str, int]:
+    """{relation: rows moved or united} for display."""
+    return {
+        label: len(entry.get("ids", [])) + len(entry.get("dropped", []))
+        for label, entry in moved.items()
+        if not label.startswith("_")
+    }
+
+
+def reindex_after(entity: str, survivor, merged, moved: Mapping[str, Any]) -> None:
+    """The survivor is reindexed, the tombstone leaves the index (it is deleted), and
+    records whose search text names the moved ones (people of a company) are refreshed."""
+    reindex_on_commit(survivor)
+    reindex_on_commit(merged)
+    people = moved.get("contacts.person.company", {}).get("ids", [])
+    if people:
+        from rapport.contacts.models import Person
+
+        search.index_on_commit(list(Person.all_objects.filter(pk__in=people)))
