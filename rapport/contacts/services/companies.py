@@ -21,6 +21,7 @@ from rapport.contacts.services.cleaning import (
     clean_websites,
 )
 from rapport.core import audit, customfields, phones
+from rapport.core.matching import company_match_key
 from rapport.core.services import (
     apply_ownership,
     check_version,
@@ -107,6 +108,7 @@ def _apply_company(company: Company, data: Mapping[str, Any], *, actor, creating
         raise ValidationError(errors)
     company.revenue_currency = company.revenue_currency.upper()
     company.sort_key = fold(company.name)[:200]
+    company.match_key = company_match_key(company.name)
     return children
 
 

@@ -25,6 +25,7 @@ from rapport.contacts.services.cleaning import (
     groups_from_names,
 )
 from rapport.core import audit, customfields, phones
+from rapport.core.matching import person_match_key
 from rapport.core.services import (
     apply_ownership,
     check_version,
@@ -115,6 +116,7 @@ def _apply_person(person: Person, data: Mapping[str, Any], *, actor, creating: b
     if errors:
         raise ValidationError(errors)
     person.sort_key = fold(f"{person.last_name} {person.first_name} {person.middle_name}")[:320]
+    person.match_key = person_match_key(person.first_name, person.last_name)
     return children
 
 

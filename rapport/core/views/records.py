@@ -47,6 +47,18 @@ class EntityFormMixin:
         return render(self.request, self.template("form"), context)
 
 
+    def duplicates(self, form, obj=None) -> list:
+        """Likely duplicates to confirm before saving (none once "Save anyway" is sent)."""
+        if self.request.POST.get("confirm_duplicates"):
+            return []
+        return self.entity.likely_duplicates(
+            self.request.user,
+            form.to_data(),
+            exclude_pk=obj.pk if obj else None,
+            instance=obj,
+        )
+
+
 class EntityCreateView(EntityFormMixin, KitView):
     def get(self, request):
         self.require("add")
@@ -55,6 +67,8 @@ class EntityCreateView(EntityFormMixin, KitView):
     def post(self, request):
         self.require("add")
         form = self.form_class(request.POST, request.FILES, user=request.user)
+        if form.is_valid() and (duplicates := self.duplicates(form)):
+            return self.render_form(form, duplicates=duplicates)
         create = self.entity.create_service
         obj = form.is_valid() and self.save(
             form, lambda data: create(actor=request.user, data=data)
@@ -86,6 +100,8 @@ class EntityEditView(EntityFormMixin, KitView):
                 expected_version=int(version) if str(version).isdigit() else obj.version,
             )
 
+        if form.is_valid() and (duplicates := self.duplicates(form, obj)):
+            return self.render_form(form, obj, duplicates=duplicates)
         try:
             saved = form.is_valid() and self.save(form, update)
         except ConflictError as exc:

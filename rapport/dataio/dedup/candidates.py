@@ -1,0 +1,214 @@
+"""The on-entry check: which records the user may view does this new data duplicate?
+
+Called by the create and edit forms (through `Entity.likely_duplicates`) and by
+`POST /api/v1/duplicates/check`, before anything is saved. It must stay cheap on a
+million rows: one query over indexed columns (normalised email, E.164 phone, domain,
+match key, employer) scoped by `restrict(user, "view")`, two prefetches for the few
+rows found, one for dismissals when editing — then the scan's own scorer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+
+from rapport.contacts.models import Company, EmailAddress, Person, PhoneNumber
+from rapport.contacts.services.cleaning import normalize_domain
+from rapport.core import phones as phone_numbers
+from rapport.core.navigation import url_or_none
+from rapport.core.text import fold
+from rapport.dataio.dedup import scoring
+from rapport.dataio.models import DuplicateDismissal
+
+MAX_FETCH = 25  # rows looked at; more means a too-common key, and the best few suffice
+MAX_SHOWN = 5
+ENTITIES = ("person", "company")
+
+
+@dataclass
+class Match:
+    """One likely duplicate: the record, how sure we are, why, and where to go."""
+
+    obj: Any
+    score: float
+    reasons: list[dict]
+    url: str | None = None
+    merge_url: str | None = None
+    reason_texts: list[str] = field(default_factory=list)
+
+    @property
+    def percent(self) -> int:
+        return round(self.score * 100)
+
+
+def _items(value, key: str) -> list[str]:
+    """Values out of the services' shapes: [{"address": …}], ["a@b"], or "a, b"."""
+    if isinstance(value, str):
+        value = [v for v in value.replace(";", ",").split(",")]
+    result = []
+    for item in value or []:
+        raw = item.get(key) if isinstance(item, Mapping) else item
+        text = str(raw or "").strip()
+        if text:
+            result.append(text)
+    return result
+
+
+def _phones(data: Mapping[str, Any], user) -> list[str]:
+    region = phone_numbers.default_region(user)
+    numbers = []
+    for raw in _items(data.get("phones"), "number"):
+        try:
+            numbers.append(phone_numbers.to_e164(raw, region=region))
+        except ValidationError:
+            continue  # the form reports it; a bad number matches nothing
+    return numbers
+
+
+def _pk(value) -> int | None:
+    if value is None or value == "":
+        return None
+    pk = getattr(value, "pk", value)
+    return int(pk) if str(pk).isdigit() else None
+
+
+def _person_profile(data: Mapping[str, Any], user, instance) -> tuple[scoring.Profile, Q]:
+    first = data.get("first_name", getattr(instance, "first_name", ""))
+    last = data.get("last_name", getattr(instance, "last_name", ""))
+    company_id = _pk(data.get("company")) if "company" in data else None
+    if company_id is None and instance is not None:
+        company_id = instance.company_id
+    emails = [e.lower() for e in _items(data.get("emails"), "address") if "@" in e]
+    profile = scoring.person_profile(
+        None,
+        first_name=first,
+        last_name=last,
+        emails=emails,
+        phones=_phones(data, user),
+        company_id=company_id,
+        addresses=data.get("addresses"),
+    )
+    query = Q(pk__in=[])
+    if profile.emails:
+        query |= Q(
+            pk__in=EmailAddress.objects.filter(normalized__in=sorted(profile.emails)).values(
+                "person_id"
+            )
+        )
+    if profile.phones:
+        query |= Q(
+            pk__in=PhoneNumber.objects.filter(
+                number__in=sorted(profile.phones), person__isnull=False
+            ).values("person_id")
+        )
+    if profile.key:
+        query |= Q(match_key=profile.key)
+    family = fold(last)
+    if company_id and family:
+        query |= Q(company_id=company_id, sort_key__startswith=f"{family} ")
+    return profile, query
+
+
+def _company_profile(data: Mapping[str, Any], user, instance) -> tuple[scoring.Profile, Q]:
+    name = data.get("name", getattr(instance, "name", ""))
+    domains = [normalize_domain(d) for d in _items(data.get("domains"), "domain")]
+    profile = scoring.company_profile(
+        None,
+        name=name,
+        domains=[d for d in domains if d],
+        phones=_phones(data, user),
+        addresses=data.get("addresses"),
+    )
+    query = Q(pk__in=[])
+    if profile.domains:
+        query |= Q(primary_domain__in=sorted(profile.domains))
+    if profile.phones:
+        query |= Q(
+            pk__in=PhoneNumber.objects.filter(
+                number__in=sorted(profile.phones), company__isnull=False
+            ).values("company_id")
+        )
+    if profile.key:
+        query |= Q(match_key=profile.key)
+    return profile, query
+
+
+def _stored_profile(entity: str, obj) -> scoring.Profile:
+    if entity == "person":
+        return scoring.person_profile(
+            obj.pk,
+            first_name=obj.first_name,
+            last_name=obj.last_name,
+            emails=[e.normalized for e in obj.emails.all()],
+            phones=[p.number for p in obj.phones.all()],
+            company_id=obj.company_id,
+            addresses=obj.addresses,
+            match_key=obj.match_key,
+        )
+    return scoring.company_profile(
+        obj.pk,
+        name=obj.name,
+        domains=obj.domains or ([obj.primary_domain] if obj.primary_domain else []),
+        phones=[p.number for p in obj.phones.all()],
+        addresses=obj.addresses,
+        match_key=obj.match_key,
+    )
+
+
+def _dismissed_with(entity: str, pk: int | None) -> set[int]:
+    if pk is None:
+        return set()
+    rows = DuplicateDismissal.objects.filter(entity=entity).filter(Q(left_id=pk) | Q(right_id=pk))
+    return {
+        right if left == pk else left for left, right in rows.values_list("left_id", "right_id")
+    }
+
+
+def likely_duplicates(
+    entity: str, user, data: Mapping[str, Any], *, exclude_pk: int | None = None, instance=None
+) -> list[Match]:
+    """Records `user` may view that `data` (the services' input shape) probably
+    duplicates, best first; `exclude_pk` is the record being edited (never its own
+    duplicate, and pairs dismissed with it stay dismissed)."""
+    if entity not in ENTITIES:
+        return []
+    if entity == "person":
+        model, (profile, query) = Person, _person_profile(data, user, instance)
+        related = ("emails", "phones")
+    else:
+        model, (profile, query) = Company, _company_profile(data, user, instance)
+        related = ("phones",)
+    if not (profile.emails or profile.phones or profile.domains or profile.key):
+        return []
+    rows = model.objects.restrict(user, "view").filter(query)
+    if exclude_pk is not None:
+        rows = rows.exclude(pk=exclude_pk)
+    found = list(rows.order_by().prefetch_related(*related)[:MAX_FETCH])
+    if not found:
+        return []
+    dismissed = _dismissed_with(entity, exclude_pk)
+    url_base = "people" if entity == "person" else "companies"
+    matches = []
+    for obj in found:
+        if obj.pk in dismissed:
+            continue
+        value, reasons = scoring.score(profile, _stored_profile(entity, obj), entity=entity)
+        if value < scoring.THRESHOLD:
+            continue
+        pair = sorted([exclude_pk, obj.pk]) if exclude_pk is not None else None
+        matches.append(
+            Match(
+                obj=obj,
+                score=value,
+                reasons=reasons,
+                url=url_or_none(f"{url_base}:detail", obj.pk),
+                merge_url=url_or_none("dataio:merge", entity, *pair) if pair else None,
+                reason_texts=scoring.reasons_text(reasons),
+            )
+        )
+    matches.sort(key=lambda m: (-m.score, m.obj.pk))
+    return matches[:MAX_SHOWN]
