@@ -23,6 +23,7 @@ from rapport.core.models import AuditEvent
 from rapport.core.registry import registry
 from rapport.core.services import deny, lock_for_update, require, service, stamp
 from rapport.dataio import merging
+from rapport.dataio.merge_moves import CHUNK, relations
 from rapport.dataio.models import DuplicateCluster, DuplicateDismissal, DuplicateScan, Merge
 
 NOT_RESTORED = frozenset({"id", "version", "updated_at", "updated_by_id"})
@@ -137,8 +138,8 @@ def _put_back_relation(fk, entry: dict[str, Any], merge: Merge) -> None:
     model = fk.model
     manager = model._base_manager
     ids = entry.get("ids", [])
-    for start in range(0, len(ids), merging.CHUNK):
-        chunk = ids[start : start + merging.CHUNK]
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
         manager.filter(pk__in=chunk).update(**{fk.attname: merge.merged_id})
     if entry.get("cleared"):
         manager.filter(pk__in=entry["cleared"]).update(**{fk.attname: merge.merged_id})
@@ -150,14 +151,14 @@ def _put_back_relation(fk, entry: dict[str, Any], merge: Merge) -> None:
 
 def _put_back_soft(model, entry: dict[str, Any], merge: Merge) -> None:
     ids = entry.get("ids", [])
-    for start in range(0, len(ids), merging.CHUNK):
-        chunk = ids[start : start + merging.CHUNK]
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
         model.objects.filter(pk__in=chunk).update(object_id=merge.merged_id)
     if model is AuditEvent and entry.get("marked"):
         events = list(AuditEvent.objects.filter(pk__in=entry["marked"]).only("pk", "extra"))
         for event in events:
             event.extra = {k: v for k, v in (event.extra or {}).items() if k != "merged_from"}
-        AuditEvent.objects.bulk_update(events, ["extra"], batch_size=merging.CHUNK)
+        AuditEvent.objects.bulk_update(events, ["extra"], batch_size=CHUNK)
 
 
 # --- clusters --------------------------------------------------------------------------
@@ -168,7 +169,7 @@ def completeness(obj) -> int:
     cluster merge is the most complete record; the oldest breaks ties)."""
     filled = sum(not merging.blank(merging._value(obj, f)) for f in merging.merge_fields(type(obj)))
     related = 0
-    for fk in merging.relations(type(obj)):
+    for fk in relations(type(obj)):
         related += fk.model._base_manager.filter(**{fk.attname: obj.pk}).count()
     return filled + related
 
