@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from rapport.core.api.body import read_body
 from rapport.core.api.crud import json_response
 from rapport.core.api.idempotency import idempotent
-from rapport.core.api.problems import Problem, problem_response
+from rapport.core.api.problems import PROBLEM_CONTENT_TYPE, Problem, problem_response
 from rapport.core.api.schemas import MAX_ID, WriteSchema
 from rapport.core.exceptions import PermissionDenied
 from rapport.dataio import exporting
@@ -142,7 +142,13 @@ def router() -> Router:
                         "text/vcard": {"schema": {"type": "string"}},
                         "application/json": {"schema": {"type": "array", "items": {}}},
                     },
-                }
+                },
+                "409": {
+                    "description": "The export is not ready yet (or failed).",
+                    "content": {
+                        PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}
+                    },
+                },
             }
         },
     )

@@ -6,7 +6,6 @@ import csv
 import io
 import json
 
-import pytest
 from django.test import Client
 
 from rapport.accounts.models import Role, RoleAssignment
@@ -25,11 +24,10 @@ def grant_export(user, scope: str = "team", entity: str = "*") -> None:
     permissions.forget(user)
 
 
-@pytest.fixture
-def exporters(alice, bob, carol):
-    for user in (alice, bob, carol):
+def grant_exporters(*users) -> tuple:
+    for user in users:
         grant_export(user)
-    return alice, bob, carol
+    return users
 
 
 def person(actor, **kwargs) -> Person:

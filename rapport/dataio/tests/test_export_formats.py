@@ -16,7 +16,7 @@ from rapport.dataio.models import ExportJob
 from rapport.dataio.tests.export_helpers import (
     body_of,
     browser,
-    exporters,  # noqa: F401 - fixture
+    grant_exporters,
     person,
     read_csv,
     read_json,
@@ -26,8 +26,15 @@ from rapport.dataio.tests.export_helpers import (
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture
+def exporters(alice, bob, carol):
+    """The reps may export (the built-in rep role may not)."""
+    return grant_exporters(alice, bob, carol)
+
+
 HOSTILE = {
-    "equals": "=HYPERLINK(\"http://evil.example\",\"click\")",
+    "equals": '=HYPERLINK("http://evil.example","click")',
     "plus": "+1 more call",
     "minus": "-2+3",
     "at": "@SUM(A1:A9)",
@@ -79,7 +86,7 @@ def test_csv_and_xlsx_neutralise_formula_text(exporters, alice):
         names = {xml_text(r[1]) for r in rows[1:]}
         for key, text in HOSTILE.items():
             assert xml_text(f"{key} {text}") in names  # starts with a letter: left alone
-    for key, text in HOSTILE.items():
+    for key in HOSTILE:
         Person.objects.filter(first_name=key).update(first_name="", prefix="")
     csv_rows = read_csv(export(alice, fmt="csv", columns=["name"]))
     xlsx_rows = read_xlsx(export(alice, fmt="xlsx", columns=["name"]))
