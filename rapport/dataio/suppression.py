@@ -8,7 +8,8 @@ would re-create the person is recognised and reported instead of silently done.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from rapport.dataio.models import Suppression
 
@@ -48,3 +49,43 @@ def suppressed_digests(kind: str, values: Iterable[str]) -> set[str]:
         "digest", flat=True
     )
     return {by_digest[d] for d in found}
+
+
+def refuse_suppressed(data: Mapping[str, Any], children: Mapping[str, Any], *, region: str) -> None:
+    """Refuse a new person carrying an erased person's email or phone, naming each field.
+
+    `children` holds the cleaned emails and phones (`person_create`); `data` the raw rows,
+    whose positions the error keys use ("emails.1.address"), as forms and the API expect.
+    """
+    from django.core.exceptions import ValidationError
+    from django.utils.translation import gettext as _
+
+    from rapport.core import phones as phone_numbers
+
+    emails = [e["address"] for e in children.get("emails") or []]
+    numbers = [p["number"] for p in children.get("phones") or []]
+    bad_emails = {e.lower() for e in suppressed_digests("email", emails)}
+    bad_phones = suppressed_digests("phone", numbers)
+    if not bad_emails and not bad_phones:
+        return
+    errors: dict[str, list[str]] = {}
+    for index, item in enumerate(data.get("emails") or []):
+        address = str((item or {}).get("address", "")).strip().lower()
+        if address in bad_emails:
+            errors[f"emails.{index}.address"] = [
+                _(
+                    "This address belonged to a person whose data was erased; it may not be added again."
+                )
+            ]
+    for index, item in enumerate(data.get("phones") or []):
+        try:
+            number = phone_numbers.to_e164(str((item or {}).get("number", "")), region=region)
+        except ValidationError:
+            continue
+        if number in bad_phones:
+            errors[f"phones.{index}.number"] = [
+                _(
+                    "This number belonged to a person whose data was erased; it may not be added again."
+                )
+            ]
+    raise ValidationError(errors or {"emails": [_("An erased person's details were entered.")]})

@@ -159,6 +159,9 @@ def person_create(*, actor, data: Mapping[str, Any]) -> Person:
         person, actor=actor, owner=data.get("owner"), team=data.get("team"), creating=True
     )
     children = _apply_person(person, data, actor=actor, creating=True)
+    from rapport.dataio.suppression import refuse_suppressed  # dataio builds on contacts
+
+    refuse_suppressed(data, children, region=phones.default_region(actor))
     stamp(person, actor=actor, creating=True)
     if "photo" in data and data["photo"]:
         person.photo = data["photo"]

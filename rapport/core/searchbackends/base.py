@@ -148,6 +148,11 @@ class SearchBackend(abc.ABC):
         index first so the database is driven by the matches, not by the entries.
         """
 
+    def compact(self) -> None:
+        """Rewrite index storage so deleted or replaced entries leave nothing behind
+        (erasure). Nothing to do where a delete already removes the values from view."""
+        return
+
     def analyze(self) -> None:
         """Refresh planner statistics after a bulk load."""
         with self.connection.cursor() as cursor:

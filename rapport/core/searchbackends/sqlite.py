@@ -117,6 +117,12 @@ class SqliteBackend(SearchBackend):
                     [entity, *chunk],
                 )
 
+    def compact(self) -> None:
+        # FTS5 keeps the trigrams of deleted rows in older index segments until they are
+        # merged; "optimize" merges everything into one segment without them.
+        with self.connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}) VALUES ('optimize')")  # noqa: S608
+
     def delete_all(self) -> None:
         with self.connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {FTS_TABLE}")  # noqa: S608

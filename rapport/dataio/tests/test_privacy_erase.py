@@ -1,0 +1,252 @@
+"""Erasure leaves no trace of the person in any table or index, keeps what is not
+personal, suppresses the channels for later imports and forms, and is for administrators
+only, confirmed, audited without personal values."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from rapport.contacts import services
+from rapport.contacts.models import Consent, EmailAddress, Employment, Person, PhoneNumber
+from rapport.core import search
+from rapport.core.api.testing import ApiClient, clear_throttle, fields_of, is_problem
+from rapport.core.exceptions import PermissionDenied, ValidationError
+from rapport.core.models import AuditEvent
+from rapport.dataio import privacy, suppression
+from rapport.dataio.models import ImportRow, Merge, Suppression
+from rapport.dataio.privacy_erase import person_erase
+from rapport.dataio.tests.test_privacy import EMAIL, EMAIL_2, PHONE, TRACES, make_subject
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def subject(admin, alice, settings, tmp_path, django_capture_on_commit_callbacks):
+    settings.MEDIA_ROOT = tmp_path
+    with django_capture_on_commit_callbacks(execute=True):
+        return make_subject(admin, alice)
+
+
+def erase(admin, person, callbacks, reason="Asked by Zebediah Quuxworth on 2 May"):
+    with callbacks(execute=True):  # the search index and the photo go on commit
+        return person_erase(actor=admin, person=person, reason=reason)
+
+
+def _texts(value) -> list[str]:
+    """Every way a stored value can be read: as text, as bytes, as unescaped JSON."""
+    if value is None or isinstance(value, int | float):
+        return []
+    if isinstance(value, memoryview | bytes | bytearray):
+        raw = bytes(value)
+        return [raw.decode("utf-8", "ignore"), raw.decode("latin-1")]
+    text = str(value)
+    forms = [text]
+    try:
+        forms.append(json.dumps(json.loads(text), ensure_ascii=False))
+    except (ValueError, TypeError):
+        pass
+    return forms
+
+
+def traces_in_database(needles: list[str]) -> list[tuple[str, str]]:
+    """(table, needle) for every needle found in any column of any table, by raw SQL."""
+    found = []
+    lowered = [n.casefold() for n in needles]
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names(cursor):
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")  # noqa: S608
+            for row in cursor.fetchall():
+                for value in row:
+                    for text in _texts(value):
+                        folded = text.casefold()
+                        found += [(table, n) for n in lowered if n in folded]
+    return sorted(set(found))
+
+
+def test_erasure_leaves_no_trace_in_any_table(subject, admin, django_capture_on_commit_callbacks):
+    assert ("contacts_person", "quuxworth") in traces_in_database(TRACES)  # the scan sees
+    erase(admin, subject.person, django_capture_on_commit_callbacks)
+    assert traces_in_database(TRACES) == []
+
+
+def _fts_blocks() -> bytes:
+    """SQLite's raw FTS5 index segments (empty elsewhere): deleted documents' trigrams
+    stay in them until the segments are merged."""
+    if connection.vendor != "sqlite":
+        return b""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT block FROM core_search_fts_data")
+        return b"".join(bytes(row[0]) for row in cursor.fetchall() if row[0] is not None)
+
+
+@pytest.mark.django_db(transaction=True)  # FTS5 writes its segments on a real commit
+def test_search_index_forgets_the_person(subject, admin, django_capture_on_commit_callbacks):
+    assert [h.id for h in search.search(admin, "Quuxworth")] == [subject.person.pk]
+    # "xw" (of "quuxworth") occurs in no other indexed text: a trigram suffix of it in
+    # the raw segments can only come from the person.
+    assert (b"xw" in _fts_blocks()) is (connection.vendor == "sqlite")
+    erase(admin, subject.person, django_capture_on_commit_callbacks)
+    for text in ("Quuxworth", "Zebediah", EMAIL, "0671234567"):
+        assert search.search(admin, text) == []
+    assert [h.id for h in search.search(admin, "Kovalenko")] == [subject.other.pk]
+    assert b"xw" not in _fts_blocks()
+
+
+def test_what_is_not_personal_stays(subject, admin, django_capture_on_commit_callbacks):
+    person = subject.person
+    consent_before = Consent.objects.get(person=person)
+    erased = erase(admin, person, django_capture_on_commit_callbacks)
+    assert erased.pk == person.pk and str(erased) == f"Erased person #{person.pk}"
+    assert (erased.owner_id, erased.team_id, erased.company_id) == (
+        person.owner_id,
+        person.team_id,
+        subject.company.pk,
+    )
+    assert not erased.photo and not os.listdir(os.path.dirname(person.photo.path))
+    assert erased.birthday is None and erased.custom_fields == {} and erased.notes == ""
+    assert not EmailAddress.objects.filter(person__in=[person, subject.tombstone]).exists()
+    assert not PhoneNumber.objects.filter(person=person).exists()
+    assert not erased.tags.exists() and not erased.groups.exists()
+    employment = Employment.objects.get(person=person)
+    assert (employment.company_id, employment.title) == (subject.company.pk, "")
+    consent = Consent.objects.get(person=person)
+    assert (consent.channel, consent.given_at, consent.source) == (
+        "email",
+        consent_before.given_at,
+        "",
+    )
+    assert consent.purpose == "Newsletter for [erased]"
+    tombstone = Person.all_objects.get(pk=subject.tombstone.pk)
+    assert tombstone.merged_into == person.pk and tombstone.first_name == ""
+    # The other person and the company are untouched, with their history.
+    other = Person.objects.get(pk=subject.other.pk)
+    assert (other.first_name, other.last_name) == ("Olena", "Kovalenko")
+    assert ImportRow.objects.get(job=subject.job, number=3).values == ["Olena", "Kovalenko"]
+    company_event = AuditEvent.objects.get(object_type="company", changes__has_key="contact")
+    assert company_event.changes["contact"] == ["", "[erased] <[erased]>"]
+    # The history keeps which fields changed and who changed them, not the values.
+    own = AuditEvent.objects.filter(object_type="person", object_id=person.pk, action="update")
+    assert all(e.actor_id == admin.pk for e in own)
+    assert any(e.changes.get("notes") == ["[erased]", "[erased]"] for e in own)
+    merge = Merge.objects.get()
+    assert merge.merged_before["last_name"] == "[erased]" and merge.moved == {"emails": [1]}
+
+
+def test_erase_row_is_audited_without_personal_values(
+    subject, admin, django_capture_on_commit_callbacks
+):
+    erase(admin, subject.person, django_capture_on_commit_callbacks)
+    event = AuditEvent.objects.get(action="erase", object_id=subject.person.pk)
+    assert event.actor_id == admin.pk and event.object_repr == f"Erased person #{subject.person.pk}"
+    assert event.extra["reason"] == "Asked by [erased] on 2 May"
+    assert event.extra["records"] == [subject.person.pk, subject.tombstone.pk]
+    text = json.dumps([event.changes, event.extra, event.object_repr]).casefold()
+    assert not [t for t in TRACES if t.casefold() in text]
+
+
+def test_erased_channels_are_suppressed_and_new_people_with_them_refused(
+    subject, admin, alice, django_capture_on_commit_callbacks
+):
+    erase(admin, subject.person, django_capture_on_commit_callbacks)
+    assert Suppression.objects.count() == 5  # three emails, two phones, hashes only
+    assert suppression.suppressed_digests("email", [EMAIL.upper(), "new@example.com"]) == {
+        EMAIL.upper()
+    }
+    with pytest.raises(ValidationError) as refused:
+        services.person_create(
+            actor=alice,
+            data={
+                "first_name": "Zed",
+                "emails": [{"address": "fresh@example.com"}, {"address": EMAIL_2.upper()}],
+                "phones": [{"number": "067 123 45 67"}],
+            },
+        )
+    assert set(refused.value.message_dict) == {"emails.1.address", "phones.0.number"}
+    assert "erased" in refused.value.message_dict["emails.1.address"][0]
+    assert not Person.objects.filter(first_name="Zed").exists()
+    services.person_create(actor=alice, data={"first_name": "Zed"})  # others still may
+
+
+def test_api_create_reports_a_suppressed_email_on_the_field(
+    subject, admin, alice, django_capture_on_commit_callbacks
+):
+    erase(admin, subject.person, django_capture_on_commit_callbacks)
+    clear_throttle()
+    response = ApiClient(alice).post("/people", {"first_name": "Z", "emails": [{"address": EMAIL}]})
+    assert is_problem(response, 422) and fields_of(response) == ["emails.0.address"]
+
+
+def test_only_administrators_may_erase_and_refusals_are_audited(subject, erin, alice):
+    for user in (erin, alice):
+        with pytest.raises(PermissionDenied):
+            person_erase(actor=user, person=subject.person, reason="asked")
+    assert Person.objects.get(pk=subject.person.pk).last_name == "Quuxworth"
+    denied = AuditEvent.objects.filter(action="denied", object_id=subject.person.pk)
+    assert {e.actor_id for e in denied} == {erin.pk, alice.pk}
+    assert privacy.may_erase(subject.person.owner, subject.person) is False
+
+
+def test_a_reason_is_required(subject, admin):
+    with pytest.raises(ValidationError) as refused:
+        person_erase(actor=admin, person=subject.person, reason="   ")
+    assert list(refused.value.message_dict) == ["reason"]
+    assert Person.objects.get(pk=subject.person.pk).first_name == "Zebediah"
+
+
+# --- pages and API -------------------------------------------------------------------------
+
+
+def browser(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_page_confirms_then_erases_and_returns_to_the_record(
+    subject, admin, django_capture_on_commit_callbacks
+):
+    url = f"/data/privacy/person/{subject.person.pk}/erase/"
+    web = browser(admin)
+    page = web.get(url)
+    assert page.status_code == 200 and b"csrfmiddlewaretoken" in page.content
+    wrong = web.post(url, {"reason": "asked", "confirm": "0"})
+    assert wrong.status_code == 200 and b"to confirm" in wrong.content
+    assert Person.objects.get(pk=subject.person.pk).first_name == "Zebediah"
+    with django_capture_on_commit_callbacks(execute=True):
+        done = web.post(url, {"reason": "asked", "confirm": str(subject.person.pk)}, follow=True)
+    assert done.redirect_chain[-1][0] == f"/people/{subject.person.pk}/"
+    body = done.content.decode()
+    assert f"Erased person #{subject.person.pk}" in body and "Quuxworth" not in body
+
+
+def test_page_refuses_outsiders_and_non_administrators(subject, carol, erin):
+    url = f"/data/privacy/person/{subject.person.pk}/erase/"
+    assert browser(carol).get(url).status_code == 404
+    assert browser(erin).get(url).status_code == 403
+    assert browser(erin).post(url, {"reason": "x", "confirm": "1"}).status_code == 403
+
+
+def test_api_erase(subject, admin, carol, erin, django_capture_on_commit_callbacks):
+    clear_throttle()
+    path = f"/privacy/people/{subject.person.pk}/erase"
+    assert is_problem(ApiClient(carol).post(path, {"reason": "x", "confirm": "1"}), 404)
+    assert is_problem(ApiClient(erin).post(path, {"reason": "x", "confirm": "1"}), 403)
+    client = ApiClient(admin)
+    unconfirmed = client.post(path, {"reason": "asked", "confirm": "0"})
+    assert is_problem(unconfirmed, 422) and fields_of(unconfirmed) == ["confirm"]
+    unknown = client.post(path, {"reason": "asked", "confirm": subject.person.pk, "x": 1})
+    assert is_problem(unknown, 422) and fields_of(unknown) == ["x"]
+    with django_capture_on_commit_callbacks(execute=True):
+        done = client.post(path, {"reason": "asked", "confirm": subject.person.pk})
+    assert done.status_code == 200, done.content
+    assert done.json() == {
+        "id": subject.person.pk,
+        "erased": True,
+        "name": f"Erased person #{subject.person.pk}",
+    }
+    assert Suppression.objects.filter(digest=suppression.digest("phone", PHONE)).exists()
