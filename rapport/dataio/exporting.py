@@ -118,6 +118,12 @@ def parse_export(
     if not filterset.is_valid():
         for name, messages in filterset.errors.items():
             errors.extend(_error(name, m) for m in messages)
+    elif not errors:
+        try:
+            filterset.qs  # noqa: B018 - method filters check their values as they build
+        except ValidationError as exc:
+            for name, messages in exc.message_dict.items():
+                errors.extend(_error(name, m) for m in messages)
     try:
         parsed = keyset.parse_ordering(
             ordering, listing.allowed_orderings(entity, user), entity.default_ordering
