@@ -30,7 +30,7 @@ BASE = "/api/v1/exports"
 class ExportIn(WriteSchema):
     entity: str = Field(max_length=50, description="Registry key of the records: person, company …")
     format: Literal["csv", "xlsx", "vcard", "json"]
-    filters: dict[str, list[str] | str] = Field(
+    filters: dict[str, list[str | int] | str | int] = Field(
         default_factory=dict,
         description="The list's filters, as its query parameters: {key: [values]} (OR within "
         "a key, AND across keys).",

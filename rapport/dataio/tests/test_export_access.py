@@ -142,3 +142,20 @@ def test_bad_query_names_the_parameter(exporters, alice):
     with pytest.raises(exporting.ExportQueryError):
         exporting.export_start(actor=alice, entity_key="planet", fmt="csv", filters={})
     assert not ExportJob.objects.exists()
+
+
+def test_chunks_step_over_empty_sort_values(exporters, alice, monkeypatch):
+    """People without a company sort last; keyset chunks must not lose or repeat them."""
+    from rapport.contacts.services import employment_add
+    from rapport.testing.factories import CompanyFactory
+
+    monkeypatch.setattr(exporting, "CHUNK_SIZE", 3)
+    firms = [CompanyFactory(actor=alice, name=name) for name in ("Beta", "Alpha")]
+    made = [person(alice, last_name=f"P{n}") for n in range(8)]
+    for n, someone in enumerate(made[:4]):
+        employment_add(actor=alice, person=someone, company=firms[n % 2])
+    for ordering in ("company", "-company"):
+        ids = [r["id"] for r in read_json(export_file(alice, "json", ordering=ordering))]
+        assert sorted(ids) == sorted(p.pk for p in made), ordering
+        with_company = [pk for pk in ids if pk in {p.pk for p in made[:4]}]
+        assert ids[:4] == with_company  # NULLs last in both directions

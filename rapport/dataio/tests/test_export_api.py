@@ -84,6 +84,7 @@ def test_bad_queries_are_problems_naming_the_field(exporters, alice):
         ({"entity": "person", "format": "csv", "ordering": "shoe_size"}, 400, "ordering"),
         ({"entity": "person", "format": "csv", "columns": ["birthday"]}, 400, "columns"),
         ({"entity": "person", "format": "csv", "filters": {"owner": "x"}}, 400, "owner"),
+        ({"entity": "person", "format": "csv", "filters": {"team": [1, "b"]}}, 400, "team"),
         ({"entity": "planet", "format": "csv"}, 422, "entity"),
         ({"entity": "company", "format": "vcard"}, 422, "format"),
         ({"entity": "person", "format": "pdf"}, 422, "format"),
