@@ -2,7 +2,7 @@
 
 Rows are found by introspection: every foreign key pointing at the model (hidden ones
 and M2M through tables included) plus the soft (type, id) references listed in
-`_soft_references`. A row that would collide with one of the survivor's (same tag,
+`soft_references`. A row that would collide with one of the survivor's (same tag,
 same normalised email, any unique constraint) is dropped and kept in full in the
 record, so undo can re-create it with its id.
 """
@@ -130,7 +130,7 @@ def _place_after(model, fk, survivor, moved: list[int], theirs: list) -> dict[st
 
 
 # Rows that name a record by (type, id) rather than by foreign key.
-def _soft_references(entity_key: str, pk: int) -> dict[str, models.QuerySet]:
+def soft_references(entity_key: str, pk: int) -> dict[str, models.QuerySet]:
     return {
         "core.auditevent": AuditEvent.objects.filter(object_type=entity_key, object_id=pk),
         "dataio.externalkey": ExternalKey.objects.filter(entity=entity_key, object_id=pk),
@@ -140,7 +140,7 @@ def _soft_references(entity_key: str, pk: int) -> dict[str, models.QuerySet]:
 
 def move_soft(entity_key: str, survivor, merged) -> dict[str, dict]:
     result: dict[str, dict] = {}
-    for label, queryset in _soft_references(entity_key, merged.pk).items():
+    for label, queryset in soft_references(entity_key, merged.pk).items():
         ids = list(queryset.order_by("pk").values_list("pk", flat=True))
         if not ids:
             continue

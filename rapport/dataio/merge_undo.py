@@ -38,6 +38,15 @@ class MergeUndoRefused(Exception):
         super().__init__(reason)
 
 
+def merges_visible_to(user):
+    """Merges whose survivor the user may view (tombstones and undone ones included)."""
+    condition = Q(pk__in=[])
+    for entity in registry:
+        visible = entity.model.all_objects.restrict(user, "view").values("pk")
+        condition |= Q(entity=entity.key, survivor_id__in=visible)
+    return Merge.objects.filter(condition)
+
+
 def _model_of(label: str):
     app_label, model_name, *_rest = label.split(".")
     return apps.get_model(app_label, model_name)

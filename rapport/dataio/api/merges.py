@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime
 from typing import Any, Literal
 
-from django.db.models import Q
 from django.utils.translation import gettext as _
 from ninja import Router
 from pydantic import BaseModel, Field
@@ -22,7 +21,7 @@ from rapport.core.api.lists import parse_limit
 from rapport.core.api.problems import Problem, field_error
 from rapport.core.api.schemas import MAX_ID, Id, WriteSchema, page_schema
 from rapport.core.registry import registry
-from rapport.dataio.merge_undo import MergeUndoRefused, merge_undo
+from rapport.dataio.merge_undo import MergeUndoRefused, merge_undo, merges_visible_to
 from rapport.dataio.merging import moved_counts, record_merge
 from rapport.dataio.models import Merge
 
@@ -73,15 +72,6 @@ def serialize(merge: Merge) -> dict[str, Any]:
 
 def _not_found() -> Problem:
     return Problem(404, _("There is no such record, or you may not see it."))
-
-
-def visible_merges(user):
-    """Merges whose survivor the user may view (tombstones and undone ones included)."""
-    condition = Q(pk__in=[])
-    for entity in registry:
-        visible = entity.model.all_objects.restrict(user, "view").values("pk")
-        condition |= Q(entity=entity.key, survivor_id__in=visible)
-    return Merge.objects.filter(condition)
 
 
 def _bad(field: str, message: str, code: str = "invalid") -> Problem:
@@ -151,7 +141,7 @@ def router() -> Router:
         for key in params:
             if key not in LIST_PARAMS:
                 raise _bad(key, _("Unknown query parameter."), "unknown")
-        merges = visible_merges(request.auth)
+        merges = merges_visible_to(request.auth)
         filters: dict[str, Any] = {}
         if entity:
             if registry.get(entity) is None:
@@ -179,7 +169,7 @@ def router() -> Router:
     def visible_merge(request, merge_id: int) -> Merge:
         merge = None
         if merge_id <= MAX_ID:
-            merge = visible_merges(request.auth).filter(pk=merge_id).first()
+            merge = merges_visible_to(request.auth).filter(pk=merge_id).first()
         if merge is None:
             raise _not_found()
         return merge
