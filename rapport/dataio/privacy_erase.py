@@ -22,7 +22,7 @@ from rapport.core.registry import registry
 from rapport.core.services import deny, lock_for_update, service, stamp
 from rapport.core.text import fold
 from rapport.dataio import suppression
-from rapport.dataio.models import DuplicatePair, ExternalKey, ImportRow, Merge
+from rapport.dataio.models import DuplicatePair, ExternalKey, ImportJob, ImportRow, Merge
 from rapport.dataio.privacy import may_erase, person_ids, related_rows
 from rapport.dataio.privacy_redact import Needles, blank, mentioning, scrub
 
@@ -146,17 +146,22 @@ def _redact_related(ids: list[int], needles: Needles) -> list[models.Model]:
 def _redact_dataio(ids: list[int], needles: Needles) -> None:
     """Import rows, merge snapshots, external ids and duplicate proposals of the person."""
     pattern = needles.pattern()
+    job_ids = set()
     for row in ImportRow.objects.filter(job__entity="person", object_id__in=ids):
         ImportRow.objects.filter(pk=row.pk).update(
             values=blank(row.values), before=blank(row.before), reason=scrub(row.reason, pattern)
         )
+        job_ids.add(row.job_id)
     others = mentioning(
         ImportRow.objects.exclude(job__entity="person", object_id__in=ids),
         needles,
         text=["reason"],
         json=["values", "before"],
     )
-    _scrub_rows(others, ["reason", "values", "before"], pattern)
+    job_ids.update(
+        row.job_id for row in _scrub_rows(others, ["reason", "values", "before"], pattern)
+    )
+    _drop_import_files(job_ids)
     own_merges = Merge.objects.filter(entity="person").filter(
         models.Q(survivor_id__in=ids) | models.Q(merged_id__in=ids)
     )
@@ -165,17 +170,30 @@ def _redact_dataio(ids: list[int], needles: Needles) -> None:
             survivor_before=blank(merge.survivor_before),
             merged_before=blank(merge.merged_before),
             choices=scrub(merge.choices, pattern),
+            moved=blank(merge.moved),  # ids stay (numbers); dropped rows' values go
         )
     other_merges = mentioning(
         Merge.objects.exclude(pk__in=own_merges.values("pk")),
         needles,
         text=[],
-        json=["choices", "survivor_before", "merged_before"],
+        json=["choices", "survivor_before", "merged_before", "moved"],
     )
-    _scrub_rows(other_merges, ["choices", "survivor_before", "merged_before"], pattern)
+    _scrub_rows(other_merges, ["choices", "survivor_before", "merged_before", "moved"], pattern)
     ExternalKey.objects.filter(entity="person", object_id__in=ids).delete()
     pairs = DuplicatePair.objects.filter(entity="person")
     pairs.filter(models.Q(left_id__in=ids) | models.Q(right_id__in=ids)).delete()
+
+
+def _drop_import_files(job_ids: set[int]) -> None:
+    """The uploaded files of finished imports that held the person: their report rows
+    are what undo and the report need; a running or resumable import keeps its file."""
+    finished = ImportJob.objects.filter(
+        pk__in=job_ids, status__in=[ImportJob.Status.DONE, ImportJob.Status.UNDONE]
+    ).exclude(file="")
+    names = list(finished.values_list("file", flat=True))
+    finished.update(file="")
+    for name in names:
+        transaction.on_commit(lambda name=name: default_storage.delete(name))
 
 
 def _compact_search_index() -> None:

@@ -8,9 +8,10 @@ import json
 from dataclasses import dataclass
 
 import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from django.utils import timezone
 from PIL import Image
 
 from rapport.contacts import services
@@ -21,7 +22,8 @@ from rapport.core.customfield_services import customfield_create
 from rapport.core.exceptions import PermissionDenied
 from rapport.core.models import AuditEvent
 from rapport.dataio import privacy
-from rapport.dataio.models import ImportJob, ImportRow, Merge
+from rapport.dataio.merging import record_merge
+from rapport.dataio.models import ImportJob, ImportRow
 from rapport.testing.factories import CompanyFactory, PersonFactory
 
 pytestmark = pytest.mark.django_db
@@ -108,24 +110,21 @@ def make_subject(admin, alice) -> Subject:
     )
     tombstone = services.person_create(
         actor=admin,
-        data={"first_name": "Zeb", "last_name": "Quuxworth", "emails": [{"address": OLD_EMAIL}]},
+        data={
+            "first_name": "Zeb",
+            "last_name": "Quuxworth",
+            "emails": [{"address": OLD_EMAIL}, {"address": EMAIL_2}],  # one is a duplicate
+        },
     )
-    Person.all_objects.filter(pk=tombstone.pk).update(
-        merged_into=person.pk, deleted_at=timezone.now()
-    )
-    Merge.objects.create(
-        entity="person",
-        survivor_id=person.pk,
-        merged_id=tombstone.pk,
-        actor=admin,
-        choices={"first_name": "survivor"},
-        survivor_before={"first_name": "Zebediah", "emails": [EMAIL]},
-        merged_before={"first_name": "Zeb", "last_name": "Quuxworth", "emails": [OLD_EMAIL]},
-        moved={"emails": [1]},
-    )
+    record_merge(actor=admin, entity="person", survivor=person, merged=tombstone)
     other = PersonFactory(actor=alice, first_name="Olena", last_name="Kovalenko")
     job = ImportJob.objects.create(
-        user=admin, entity="person", file="imports/people.csv", filename="people.csv", format="csv"
+        user=admin,
+        entity="person",
+        file=default_storage.save("imports/people.csv", ContentFile(b"Zebediah,Quuxworth\n")),
+        filename="people.csv",
+        format="csv",
+        status=ImportJob.Status.DONE,
     )
     ImportRow.objects.create(
         job=job, number=1, outcome="created", values=["Zebediah", EMAIL], object_id=person.pk
@@ -178,7 +177,7 @@ def test_export_holds_every_row_about_the_subject(subject, admin):
     )
     assert record["birthday"] == "1980-04-05" and record["gender"] == "male"
     assert record["notes"] == NOTES and record["photo"].startswith("people/")
-    assert [e["address"] for e in record["emails"]] == [EMAIL, EMAIL_2]
+    assert [e["address"] for e in record["emails"]] == [EMAIL, EMAIL_2, OLD_EMAIL]
     assert [p["number"] for p in record["phones"]] == [PHONE, PHONE_2]
     assert record["addresses"][0]["street"] == "17 Wombat Lane"
     assert record["social_profiles"][0]["handle"] == "zquuxworth"
@@ -191,7 +190,7 @@ def test_export_holds_every_row_about_the_subject(subject, admin):
         ("Newsletter for Zebediah", f"Signed up as {EMAIL}")
     ]
     assert [m["id"] for m in doc["merged_records"]] == [subject.tombstone.pk]
-    assert doc["merged_records"][0]["emails"][0]["address"] == OLD_EMAIL
+    assert doc["merged_records"][0]["merged_into"] == person.pk
     assert [(m["survivor_id"], m["merged_id"]) for m in doc["merges"]] == [
         (person.pk, subject.tombstone.pk)
     ]
@@ -199,8 +198,8 @@ def test_export_holds_every_row_about_the_subject(subject, admin):
         ("people.csv", 1, ["Zebediah", EMAIL])
     ]
     actions = [(h["record"], h["action"]) for h in doc["history"]]
-    assert actions.count((person.pk, "create")) == 1 and actions.count((person.pk, "update")) == 4
-    assert (subject.tombstone.pk, "create") in actions
+    assert actions.count((person.pk, "update")) == 4 and (person.pk, "merge") in actions
+    assert actions.count((person.pk, "create")) == 2  # the merge re-pointed the tombstone's
     assert any(h["changes"].get("notes") for h in doc["history"])
 
 

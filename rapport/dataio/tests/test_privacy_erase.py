@@ -8,6 +8,7 @@ import json
 import os
 
 import pytest
+from django.core.files.storage import default_storage
 from django.db import connection
 from django.test import Client
 
@@ -20,7 +21,14 @@ from rapport.core.models import AuditEvent
 from rapport.dataio import privacy, suppression
 from rapport.dataio.models import ImportRow, Merge, Suppression
 from rapport.dataio.privacy_erase import person_erase
-from rapport.dataio.tests.test_privacy import EMAIL, EMAIL_2, PHONE, TRACES, make_subject
+from rapport.dataio.tests.test_privacy import (
+    EMAIL,
+    EMAIL_2,
+    OLD_EMAIL,
+    PHONE,
+    TRACES,
+    make_subject,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -100,6 +108,7 @@ def test_search_index_forgets_the_person(subject, admin, django_capture_on_commi
 def test_what_is_not_personal_stays(subject, admin, django_capture_on_commit_callbacks):
     person = subject.person
     consent_before = Consent.objects.get(person=person)
+    moved_email = EmailAddress.objects.get(address=OLD_EMAIL).pk
     erased = erase(admin, person, django_capture_on_commit_callbacks)
     assert erased.pk == person.pk and str(erased) == f"Erased person #{person.pk}"
     assert (erased.owner_id, erased.team_id, erased.company_id) == (
@@ -127,6 +136,9 @@ def test_what_is_not_personal_stays(subject, admin, django_capture_on_commit_cal
     other = Person.objects.get(pk=subject.other.pk)
     assert (other.first_name, other.last_name) == ("Olena", "Kovalenko")
     assert ImportRow.objects.get(job=subject.job, number=3).values == ["Olena", "Kovalenko"]
+    assert not default_storage.exists(subject.job.file.name)  # the source file held them
+    subject.job.refresh_from_db()
+    assert subject.job.status == "done" and not subject.job.file
     company_event = AuditEvent.objects.get(object_type="company", changes__has_key="contact")
     assert company_event.changes["contact"] == ["", "[erased] <[erased]>"]
     # The history keeps which fields changed and who changed them, not the values.
@@ -134,7 +146,9 @@ def test_what_is_not_personal_stays(subject, admin, django_capture_on_commit_cal
     assert all(e.actor_id == admin.pk for e in own)
     assert any(e.changes.get("notes") == ["[erased]", "[erased]"] for e in own)
     merge = Merge.objects.get()
-    assert merge.merged_before["last_name"] == "[erased]" and merge.moved == {"emails": [1]}
+    emails = merge.moved["contacts.emailaddress.person"]
+    assert merge.merged_before["last_name"] == "[erased]" and emails["ids"] == [moved_email]
+    assert emails["dropped"][0]["address"] == "[erased]"
 
 
 def test_erase_row_is_audited_without_personal_values(
@@ -250,3 +264,34 @@ def test_api_erase(subject, admin, carol, erin, django_capture_on_commit_callbac
         "name": f"Erased person #{subject.person.pk}",
     }
     assert Suppression.objects.filter(digest=suppression.digest("phone", PHONE)).exists()
+
+
+def test_a_later_import_of_the_erased_person_is_rejected_and_reported(
+    subject, admin, alice, django_capture_on_commit_callbacks, settings, tmp_path
+):
+    from rapport.dataio.tests.importhelpers import assert_counts_add_up, import_rows, outcomes
+
+    erase(admin, subject.person, django_capture_on_commit_callbacks)
+    rows = [
+        ["First name", "Last name", "Email", "Phone"],
+        ["Zebediah", "Quuxworth", EMAIL.upper(), ""],
+        ["Zeb", "Q", "", "067 123 45 67"],
+        ["Nadia", "Fresh", "nadia@example.com", ""],
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        job = import_rows(alice, rows)
+    assert outcomes(job) == [(1, "rejected"), (2, "rejected"), (3, "created")]
+    assert all("erased" in row.reason for row in job.rows.filter(outcome="rejected"))
+    assert_counts_add_up(job, 3)
+    assert not Person.objects.filter(last_name="Quuxworth").exists()
+
+
+def test_a_merge_of_the_erased_person_can_no_longer_be_undone(
+    subject, admin, django_capture_on_commit_callbacks
+):
+    from rapport.dataio.merge_undo import MergeUndoRefused, merge_undo
+
+    erase(admin, subject.person, django_capture_on_commit_callbacks)
+    with pytest.raises(MergeUndoRefused):
+        merge_undo(actor=admin, merge=Merge.objects.get())
+    assert Person.all_objects.get(pk=subject.tombstone.pk).merged_into == subject.person.pk
