@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
@@ -19,6 +20,10 @@ class Command(BaseCommand):
 
         started = time.monotonic()
         counts = search.rebuild(using=options["database"])
+        if apps.is_installed("rapport.dataio"):  # duplicate match keys follow their rules
+            from rapport.dataio.dedup.keys import refresh_match_keys
+
+            refresh_match_keys()
         if options["verbosity"] >= 1:
             self.stdout.write(
                 _("Search index rebuilt: %(count)d records in %(seconds).1f s.")
