@@ -23,6 +23,7 @@ COMMANDS = {
     "user": "user create NAME --password P|- [--email E] [--team T]... [--role R]... [--admin]",
     "token": "token create NAME [--name N]: print a new API token",
     "reindex": "rebuild the global search index",
+    "import": "import FILE --type people|companies [--mapping NAME] [--user U] [--report PATH]",
 }
 
 

@@ -12,6 +12,7 @@ charset-normalizer decides when no candidate stands out.
 from __future__ import annotations
 
 import codecs
+import re
 import unicodedata
 
 from django.core.exceptions import ValidationError
@@ -102,28 +103,28 @@ def _non_ascii_sample(path: str, limit: int = 256 * 1024) -> bytes:
     return b"".join(picked)
 
 
+_WORD = re.compile(r"[^\W\d_]+")
+
+
 def score(text: str) -> int:
     """How much a decoded text looks like real words in one script."""
     points = 0
-    for word in text.split():
-        letters = [ch for ch in word if ch.isalpha()]
-        high = [ch for ch in word if ord(ch) > 127]
-        if not high:
-            continue
-        for ch in high:
-            if ch.isalpha():
-                points += 1
-            elif unicodedata.category(ch)[0] in "SCZ" or ch in "¤¦§©«¬®°±µ¶·»":
+    for ch in text:
+        if ord(ch) > 127 and not ch.isalpha():
+            if unicodedata.category(ch)[0] in "SCZ" or ch in "¤¦§©¬®°±µ¶·":
                 points -= 4
-        scripts = {_script(ch) for ch in letters} - {""}
-        if len(scripts) > 1:
-            points -= 3 * len(letters)
-        for prev, ch in zip(letters, letters[1:], strict=False):
+    for word in _WORD.findall(text):
+        if all(ord(ch) < 128 for ch in word):
+            continue
+        points += sum(1 for ch in word if ord(ch) > 127)
+        if len({_script(ch) for ch in word} - {""}) > 1:
+            points -= 3 * len(word)
+        for prev, ch in zip(word, word[1:], strict=False):
             if prev.islower() and ch.isupper():
                 points -= 3
-        if len(letters) > 1 and letters[0].isupper() and all(c.islower() for c in letters[1:]):
+        if len(word) > 1 and word[0].isupper() and word[1:].islower():
             points += 2
-        if len(letters) > 1 and letters[0].islower() and all(c.isupper() for c in letters[1:]):
+        if len(word) > 1 and word[0].islower() and word[1:].isupper():
             points -= 4
     return points
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import transaction
@@ -36,15 +37,16 @@ COUNTERS = {
 }
 
 
-def import_run(job_id: int) -> ImportJob:
-    """Run (or resume) an import to the end; safe to call again after a crash."""
+def import_run(job_id: int, *, progress: Callable[[ImportJob], None] | None = None) -> ImportJob:
+    """Run (or resume) an import to the end; safe to call again after a crash.
+    `progress` (the CLI's) is called with the job after every batch."""
     job = _claim(job_id)
     if job is None:
         return ImportJob.objects.get(pk=job_id)
     token = context.bind(context.RequestContext(via="task"))
     try:
         with translation.override(job.user.language or settings.LANGUAGE_CODE):
-            _run(job)
+            _run(job, progress)
     except Exception as exc:
         logger.exception("import %s failed", job_id)
         ImportJob.objects.filter(pk=job_id).update(
@@ -75,7 +77,7 @@ def _claim(job_id: int) -> ImportJob | None:
     return job
 
 
-def _run(job: ImportJob) -> None:
+def _run(job: ImportJob, progress) -> None:
     from rapport.dataio.importing import local_path
 
     with local_path(job) as path:
@@ -92,11 +94,17 @@ def _run(job: ImportJob) -> None:
                 continue
             batch.append((number, cells))
             if len(batch) >= BATCH_SIZE:
-                run_batch(job, batch)
+                _step(job, batch, progress)
                 batch = []
         if batch:
-            run_batch(job, batch)
+            _step(job, batch, progress)
     _finish(job)
+
+
+def _step(job: ImportJob, batch: list[tuple[int, list[str]]], progress) -> None:
+    run_batch(job, batch)
+    if progress is not None:
+        progress(ImportJob.objects.get(pk=job.pk))
 
 
 def run_batch(job: ImportJob, rows: list[tuple[int, list[str]]]) -> None:

@@ -21,6 +21,7 @@ from django.db.models import QuerySet
 from django.tasks import task
 from django.utils.translation import gettext as _
 
+from rapport.core import permissions
 from rapport.core.services import deny, require_add, service
 from rapport.dataio import mapping as mapping_mod
 from rapport.dataio import readers
@@ -100,15 +101,31 @@ def _initial_mapping(actor, entity: str, headers: list[str], source: str) -> lis
     for template in mapping_templates(actor, entity).order_by("-created_at", "-id"):
         used = [m for m in template.mapping if m.get("target")]
         if used and all(str(m.get("header", "")).strip().lower() in wanted for m in used):
-            by_header = {str(m["header"]).strip().lower(): m["target"] for m in used}
-            result, taken = [], set()
-            for index, header in enumerate(headers):
-                key = header.strip().lower()
-                target = by_header.get(key, "") if key not in taken else ""
-                taken.add(key)
-                result.append({"column": index, "header": header, "target": target})
-            return result
-    return mapping_mod.suggest(entity, headers, source)
+            return _allowed(actor, mapping_from_template(template, headers))
+    return _allowed(actor, mapping_mod.suggest(entity, headers, source))
+
+
+def _allowed(actor, mapping: list[dict]) -> list[dict]:
+    """Personal-data columns stay unmapped for importers without that permission."""
+    if permissions.has_field_permission(actor, permissions.PERSONAL_DATA):
+        return mapping
+    return [
+        {**m, "target": ""} if m["target"] in mapping_mod.PERSONAL_TARGETS else m for m in mapping
+    ]
+
+
+def mapping_from_template(template: MappingTemplate, headers: list[str]) -> list[dict]:
+    """A saved mapping applied to a file by header name (first column of a name wins)."""
+    by_header = {
+        str(m.get("header", "")).strip().lower(): m.get("target", "") for m in template.mapping
+    }
+    result, taken = [], set()
+    for index, header in enumerate(headers):
+        key = header.strip().lower()
+        target = by_header.get(key, "") if key not in taken else ""
+        taken.add(key)
+        result.append({"column": index, "header": header, "target": target})
+    return result
 
 
 def _check_entity(entity: str) -> None:
@@ -195,6 +212,14 @@ def import_configure(
             for i, m in enumerate(cleaned)
             if m["column"] >= max(len(job.headers), 1) and m["target"]
         }
+        if not permissions.has_field_permission(actor, permissions.PERSONAL_DATA):
+            errors.update(
+                {
+                    f"mapping.{i}.target": [_("You may not import personal data.")]
+                    for i, m in enumerate(cleaned)
+                    if m["target"] in mapping_mod.PERSONAL_TARGETS
+                }
+            )
         if errors:
             raise ValidationError(errors)
         for item in cleaned:
@@ -246,8 +271,9 @@ def import_preview(*, actor, job: ImportJob, limit: int = 20) -> Preview:
 
 
 @service
-def import_start(*, actor, job: ImportJob) -> ImportJob:
-    """Queue a draft import; the task starts once this transaction commits."""
+def import_start(*, actor, job: ImportJob, enqueue: bool = True) -> ImportJob:
+    """Queue a draft import; the task starts once this transaction commits (the CLI
+    passes enqueue=False and runs it itself)."""
     job = ImportJob.objects.select_for_update().get(pk=job.pk)
     _require_owner(actor, job)
     _require_draft(job)
@@ -262,7 +288,8 @@ def import_start(*, actor, job: ImportJob) -> ImportJob:
     job.status = ImportJob.Status.QUEUED
     job.save(update_fields=["status"])
     job_id = job.pk
-    transaction.on_commit(lambda: run_import.enqueue(job_id))
+    if enqueue:
+        transaction.on_commit(lambda: run_import.enqueue(job_id))
     return job
 
 

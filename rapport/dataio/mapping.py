@@ -42,6 +42,7 @@ __all__ = [
 ]
 
 MATCH_KEYS = ("email", "phone", "name_company", "external_id")
+PERSONAL_TARGETS = frozenset({"birthday", "gender"})
 ENTITIES = ("person", "company")
 
 
@@ -227,7 +228,7 @@ def _single(ctx: BuildContext, record: Record, target: str, column: int, text: s
         data["domains"] = [values.domain(text)]
     elif target == "linkedin":
         data["social_profiles"] = [values.linkedin(text)]
-    elif target in ("birthday", "gender"):
+    elif target in PERSONAL_TARGETS:
         if not ctx.personal:
             raise ValidationError(_("You may not set personal data."))
         data[target] = values.date(text) if target == "birthday" else values.gender(text)

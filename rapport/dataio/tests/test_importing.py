@@ -1,0 +1,467 @@
+"""The import services and run: wizard steps, strategies, matching within the
+importer's scope, duplicates inside one file, suppression, company links, resume
+after a crash, counts that always add up, the report and mapping templates."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import openpyxl
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rapport.contacts.models import Company, Person
+from rapport.core.models import AuditEvent
+from rapport.dataio import import_runner, importing
+from rapport.dataio.models import ExternalKey, ImportJob
+from rapport.dataio.suppression import suppress
+from rapport.dataio.tests.importhelpers import (
+    assert_counts_add_up,
+    csv_bytes,
+    import_rows,
+    outcomes,
+    run,
+    upload,
+)
+from rapport.dataio.tests.test_readers import VCARDS
+from rapport.testing.factories import CompanyFactory, PersonFactory
+
+pytestmark = pytest.mark.django_db
+
+HEAD = ["First name", "Last name", "Email", "Phone", "Company", "Position", "ID"]
+
+
+def test_upload_detects_the_file_and_suggests_a_mapping(alice):
+    job = upload(
+        alice,
+        csv_bytes(
+            [HEAD, ["Ann", "Lee", "ann@example.com", "", "", "", "1"]],
+            encoding="cp1251",
+            delimiter=";",
+        ),
+    )
+    assert (job.status, job.format, job.encoding, job.delimiter) == ("draft", "csv", "utf-8", ";")
+    assert job.headers == HEAD
+    assert [m["target"] for m in job.mapping] == [
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "company",
+        "job_title",
+        "external_id",
+    ]
+    assert job.match_on == ["email", "external_id"]
+    assert job.file.name and job.size > 0
+
+
+def test_bad_upload_is_a_file_error_and_nothing_is_kept(alice):
+    with pytest.raises(ValidationError) as exc:
+        upload(alice, b"")
+    assert "file" in exc.value.message_dict
+    assert not ImportJob.objects.exists()
+
+
+def test_viewer_cannot_import_and_the_denial_is_audited(dave):
+    with pytest.raises(PermissionDenied):
+        upload(dave, csv_bytes([HEAD]))
+    assert AuditEvent.objects.filter(actor=dave, action="denied", object_type="person").exists()
+
+
+def test_only_the_jobs_user_configures_previews_and_starts_it(alice, bob):
+    job = upload(alice, csv_bytes([HEAD, ["Ann", "", "", "", "", "", ""]]))
+    for call in (
+        lambda: importing.import_configure(actor=bob, job=job, strategy="update"),
+        lambda: importing.import_preview(actor=bob, job=job),
+        lambda: importing.import_start(actor=bob, job=job),
+    ):
+        with pytest.raises(PermissionDenied):
+            call()
+    assert list(importing.imports_for(bob)) == []
+    assert list(importing.imports_for(alice)) == [job]
+
+
+def test_configure_validates_every_setting(alice):
+    job = upload(alice, csv_bytes([HEAD, ["Ann", "", "", "", "", "", ""]]))
+    for kwargs, field in [
+        ({"strategy": "merge"}, "strategy"),
+        ({"match_on": ["email", "shoe"]}, "match_on.1"),
+        ({"mapping": [{"column": 0, "target": "nope"}]}, "mapping.0.target"),
+        ({"mapping": [{"column": 40, "target": "email"}]}, "mapping.0.column"),
+        ({"encoding": "klingon"}, "encoding"),
+        (
+            {
+                "mapping": [
+                    {"column": 0, "target": "first_name"},
+                    {"column": 1, "target": "birthday"},
+                ]
+            },
+            "mapping.1.target",
+        ),
+    ]:
+        with pytest.raises(ValidationError) as exc:
+            importing.import_configure(actor=alice, job=job, **kwargs)
+        assert field in exc.value.message_dict
+    job = importing.import_configure(
+        actor=alice, job=job, strategy="update", match_on="phone,email"
+    )
+    assert (job.strategy, job.match_on) == ("update", ["phone", "email"])
+
+
+def test_configure_rereads_the_file_with_a_manual_delimiter(alice):
+    job = upload(alice, csv_bytes([["Name;Email", "x"], ["Ann;a@example.com", "y"]]))
+    job = importing.import_configure(actor=alice, job=job, delimiter=";")
+    assert job.headers == ["Name", "Email,x"]
+    assert job.mapping[0]["target"] == "full_name"
+
+
+def test_preview_marks_every_invalid_cell(alice):
+    job = upload(
+        alice,
+        csv_bytes(
+            [
+                HEAD,
+                ["Ann", "Lee", "nope", "12", "", "", ""],
+                ["Bob", "Ray", "bob@example.com", "", "", "", ""],
+            ]
+        ),
+    )
+    preview = importing.import_preview(actor=alice, job=job, limit=5)
+    assert preview.headers == HEAD
+    assert [r.number for r in preview.rows] == [1, 2]
+    assert set(preview.rows[0].errors) == {2, 3}
+    assert preview.rows[1].errors == {}
+
+
+def test_start_needs_a_usable_mapping_and_runs_as_a_task_on_commit(
+    alice, django_capture_on_commit_callbacks
+):
+    job = upload(alice, csv_bytes([HEAD, ["Ann", "Lee", "ann@example.com", "", "", "", ""]]))
+    importing.import_configure(actor=alice, job=job, mapping=[{"column": 5, "target": "job_title"}])
+    with pytest.raises(ValidationError) as exc:
+        importing.import_start(actor=alice, job=job)
+    assert "mapping" in exc.value.message_dict
+    importing.import_configure(
+        actor=alice, job=job, mapping=importing.mapping_mod.suggest("person", HEAD, "generic")
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        importing.import_start(actor=alice, job=job)
+    job.refresh_from_db()
+    assert (job.status, job.created_count) == ("done", 1)
+    with pytest.raises(ValidationError):
+        importing.import_start(actor=alice, job=job)
+    event = AuditEvent.objects.get(action="import", object_id=job.pk)
+    assert event.extra["created"] == 1 and event.actor == alice
+
+
+def test_rows_are_created_with_channels_tags_company_and_external_key(alice):
+    job = import_rows(
+        alice,
+        [
+            HEAD + ["Tags"],
+            [
+                "Ann",
+                "Lee",
+                "ann@example.com; ann@work.example",
+                "+380671234567",
+                "Acme",
+                "CTO",
+                "X1",
+                "vip,golf",
+            ],
+            ["Bob", "Ray", "bob@example.com", "", "acme", "", "", ""],
+        ],
+    )
+    assert outcomes(job) == [(1, "created"), (2, "created")]
+    ann = Person.objects.get(first_name="Ann")
+    assert [e.address for e in ann.emails.all()] == ["ann@example.com", "ann@work.example"]
+    assert (ann.primary_phone, ann.job_title, ann.company.name) == ("+380671234567", "CTO", "Acme")
+    assert sorted(t.name for t in ann.tags.all()) == ["golf", "vip"]
+    assert Person.objects.get(first_name="Bob").company_id == ann.company_id
+    assert Company.objects.count() == 1
+    assert ExternalKey.objects.get(entity="person", key="X1").object_id == ann.pk
+    assert job.rows.get(number=1).object_id == ann.pk
+
+
+def test_existing_visible_company_is_reused(alice):
+    acme = CompanyFactory(actor=alice, name="ACME Corp")
+    import_rows(alice, [HEAD, ["Ann", "Lee", "", "", "acme corp", "", ""]])
+    assert Person.objects.get(first_name="Ann").company_id == acme.pk
+    assert Company.objects.count() == 1
+
+
+def test_rejected_rows_never_stop_the_others(alice):
+    job = import_rows(
+        alice,
+        [
+            HEAD,
+            ["", "", "", "", "Acme", "", ""],
+            ["Ann", "", "not-an-email", "", "", "", ""],
+            ["Bob", "", "", "", "", "", ""],
+            ["A" * 101, "", "", "", "", "", ""],
+        ],
+    )
+    assert outcomes(job) == [(1, "rejected"), (2, "rejected"), (3, "created"), (4, "rejected")]
+    reasons = dict(job.rows.values_list("number", "reason"))
+    assert "name or an email" in reasons[1]
+    assert reasons[2].startswith("Email: ")
+    assert reasons[4].startswith("First name: ")
+    assert_counts_add_up(job, 4)
+
+
+@pytest.mark.parametrize(
+    ("strategy", "outcome", "people"),
+    [("skip", "skipped", 1), ("update", "updated", 1), ("create", "created", 2)],
+)
+def test_strategy_decides_what_happens_to_a_match(alice, strategy, outcome, people):
+    existing = PersonFactory(
+        actor=alice, first_name="Ann", last_name="Lee", emails=[{"address": "ann@example.com"}]
+    )
+    job = import_rows(
+        alice,
+        [HEAD, ["Anna", "Lee", "ANN@example.com", "+380671234567", "", "", ""]],
+        strategy=strategy,
+    )
+    row = job.rows.get()
+    assert row.outcome == outcome
+    assert Person.objects.count() == people
+    existing.refresh_from_db()
+    if strategy == "update":
+        assert existing.first_name == "Anna" and existing.primary_phone == "+380671234567"
+        assert [e.address for e in existing.emails.all()] == ["ann@example.com"]
+        assert row.before["record"]["first_name"] == "Ann"
+        assert row.version_after == existing.version == 2
+    if strategy == "skip":
+        assert row.object_id == existing.pk and "email" in row.reason
+
+
+@pytest.mark.parametrize(
+    ("match_on", "cells"),
+    [
+        (["phone"], ["Zed", "", "", "067 123 45 67", "", "", ""]),
+        (["name_company"], ["ann", "LEE", "", "", "Acme", "", ""]),
+        (["external_id"], ["Zed", "", "", "", "", "", "CRM-7"]),
+    ],
+)
+def test_matching_on_phone_name_and_company_and_external_id(alice, match_on, cells):
+    acme = CompanyFactory(actor=alice, name="Acme")
+    ann = PersonFactory(
+        actor=alice, first_name="Ann", last_name="Lee", phones=[{"number": "+380671234567"}]
+    )
+    from rapport.contacts.services import employment_add
+
+    employment_add(actor=alice, person=ann, company=acme)
+    ExternalKey.objects.create(entity="person", object_id=ann.pk, key="CRM-7")
+    alice.phone_region = "UA"
+    alice.save()
+    job = import_rows(alice, [HEAD, cells], match_on=match_on)
+    assert outcomes(job) == [(1, "skipped")]
+    assert job.rows.get().object_id == ann.pk
+
+
+def test_matching_never_sees_other_teams_records(alice, carol):
+    theirs = PersonFactory(actor=carol, first_name="Ann", emails=[{"address": "ann@example.com"}])
+    job = import_rows(
+        alice, [HEAD, ["Ann", "", "ann@example.com", "", "", "", ""]], strategy="update"
+    )
+    assert outcomes(job) == [(1, "created")]
+    theirs.refresh_from_db()
+    assert theirs.version == 1
+
+
+def test_update_of_a_visible_record_the_importer_may_not_change_is_rejected(alice, bob):
+    PersonFactory(actor=bob, first_name="Ann", emails=[{"address": "ann@example.com"}])
+    job = import_rows(
+        alice, [HEAD, ["Anna", "", "ann@example.com", "", "", "", ""]], strategy="update"
+    )
+    assert outcomes(job) == [(1, "rejected")]
+    assert "may not change" in job.rows.get().reason
+
+
+@pytest.mark.parametrize(
+    ("strategy", "expected", "people"),
+    [
+        ("skip", ["created", "skipped", "created"], 2),
+        ("update", ["created", "updated", "created"], 2),
+        ("create", ["created", "created", "created"], 3),
+    ],
+)
+def test_duplicate_rows_within_one_file_follow_the_strategy(alice, strategy, expected, people):
+    job = import_rows(
+        alice,
+        [
+            HEAD,
+            ["Ann", "Lee", "ann@example.com", "", "", "", ""],
+            ["Anna", "Lee", "ann@example.com", "+380671234567", "", "", ""],
+            ["Bob", "", "bob@example.com", "", "", "", ""],
+        ],
+        strategy=strategy,
+    )
+    assert [o for _n, o in outcomes(job)] == expected
+    assert Person.objects.count() == people
+    if strategy == "update":
+        ann = Person.objects.get(last_name="Lee")
+        assert (ann.first_name, ann.primary_phone) == ("Anna", "+380671234567")
+    if strategy == "skip":
+        assert job.rows.get(number=2).reason == "Same email as row 1 of this file."
+
+
+def test_suppressed_people_are_reported_not_recreated(alice):
+    suppress(emails=["gone@example.com"], phones=["+380671234567"])
+    job = import_rows(
+        alice,
+        [
+            HEAD,
+            ["Gone", "", "GONE@example.com", "", "", "", ""],
+            ["Also", "", "", "+380671234567", "", "", ""],
+            ["Kept", "", "kept@example.com", "", "", "", ""],
+        ],
+    )
+    assert outcomes(job) == [(1, "rejected"), (2, "rejected"), (3, "created")]
+    assert job.rows.get(number=1).reason == "erased person; not re-created"
+    assert not Person.objects.filter(first_name="Gone").exists()
+
+
+def test_companies_are_imported_and_matched_by_name(alice):
+    CompanyFactory(actor=alice, name="Acme")
+    job = import_rows(
+        alice,
+        [
+            ["Company name", "Website", "Employees", "Phone"],
+            ["ACME", "acme.example", "12", ""],
+            ["Beta LLC", "beta.example", "1200", "+380441234567"],
+            ["", "nameless.example", "", ""],
+        ],
+        entity="company",
+    )
+    assert outcomes(job) == [(1, "skipped"), (2, "created"), (3, "rejected")]
+    beta = Company.objects.get(name="Beta LLC")
+    assert (beta.primary_domain, beta.size) == ("beta.example", "1000+")
+
+
+def test_formula_guard_is_stripped_on_import(alice):
+    import_rows(alice, [["First name", "Notes"], ["'=Ann", "'+danger"]])
+    person = Person.objects.get()
+    assert (person.first_name, person.notes) == ("=Ann", "+danger")
+
+
+def test_xlsx_and_vcard_files_import(alice):
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["Imię", "Nazwisko", "E-mail"])
+    workbook.active.append(["Łukasz", "Nowak", "lukasz@example.pl"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    job = run(alice, upload(alice, buffer.getvalue(), "ludzie.xlsx"))
+    assert outcomes(job) == [(1, "created")]
+    job = run(alice, upload(alice, VCARDS.encode(), "contacts.vcf"))
+    assert outcomes(job) == [(1, "created"), (2, "created"), (3, "created")]
+    assert "" in [m["target"] for m in job.mapping]  # the birthday: alice may not see it
+    john = Person.objects.get(last_name="Doe")
+    assert john.birthday is None
+    assert (john.prefix, john.company.name, john.job_title) == ("Dr.", "Acme", "CEO")
+    assert john.addresses[0]["city"] == "Kyiv"
+    assert ExternalKey.objects.filter(key="abc-1", object_id=john.pk).exists()
+
+
+def test_a_crash_mid_file_rolls_back_the_batch_and_a_rerun_resumes(alice, monkeypatch):
+    monkeypatch.setattr(import_runner, "BATCH_SIZE", 3)
+    real = import_runner.write_rows
+    calls = {"n": 0}
+
+    def crash_on_second(job, rows):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("disk full")
+        real(job, rows)
+
+    monkeypatch.setattr(import_runner, "write_rows", crash_on_second)
+    rows = [HEAD] + [[f"P{i}", "", f"p{i}@example.com", "", "", "", ""] for i in range(8)]
+    job = upload(alice, csv_bytes(rows))
+    importing.import_start(actor=alice, job=job)
+    with pytest.raises(RuntimeError):
+        importing.import_run(job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.processed_rows, job.created_count) == ("failed", 3, 3)
+    assert Person.objects.count() == 3
+    assert "again" in job.error
+    job = importing.import_run(job.pk)
+    assert job.status == "done"
+    assert Person.objects.count() == 8
+    assert_counts_add_up(job, 8)
+
+
+def test_report_lists_every_row_with_original_values_neutralised(alice):
+    job = import_rows(
+        alice, [HEAD, ["Ann", "", "bad", "", "", "", ""], ["=cmd()", "", "", "", "", "", "@x"]]
+    )
+    out = io.StringIO()
+    importing.write_report_csv(job, out)
+    report = list(csv.reader(io.StringIO(out.getvalue())))
+    assert report[0] == ["Row", "Outcome", "Reason", "Record id", *HEAD]
+    assert report[1][:2] == ["1", "rejected"] and report[1][4:7] == ["Ann", "", "bad"]
+    created = Person.objects.get()
+    assert report[2][:4] == ["2", "created", "", str(created.pk)]
+    assert report[2][4] == "'=cmd()" and report[2][10] == "'@x"
+
+
+def test_mapping_templates_are_saved_shared_and_reused(alice, bob):
+    mapping = [
+        {"column": 0, "header": "Nom", "target": "last_name"},
+        {"column": 1, "header": "Courriel", "target": "email"},
+    ]
+    importing.mapping_template_save(
+        actor=alice, entity="person", name="  French  ", mapping=mapping
+    )
+    assert [t.name for t in importing.mapping_templates(bob, "person")] == []
+    importing.mapping_template_save(
+        actor=alice, entity="person", name="French", mapping=mapping, shared=True
+    )
+    assert [t.name for t in importing.mapping_templates(bob, "person")] == ["French"]
+    job = upload(bob, csv_bytes([["Extra", "Courriel", "Nom"], ["x", "a@b.io", "Lee"]]))
+    assert [m["target"] for m in job.mapping] == ["", "email", "last_name"]
+    with pytest.raises(ValidationError) as exc:
+        importing.mapping_template_save(actor=alice, entity="person", name="", mapping=mapping)
+    assert "name" in exc.value.message_dict
+
+
+def test_upload_through_a_django_upload_object(alice):
+    job = importing.import_upload(
+        actor=alice,
+        entity="company",
+        upload=SimpleUploadedFile("c.csv", b"Name\nAcme\n", content_type="text/csv"),
+    )
+    assert job.mapping == [{"column": 0, "header": "Name", "target": "name"}]
+
+
+ROW = st.sampled_from(
+    [
+        ["Ann", "Lee", "ann@example.com", "", "", "", ""],
+        ["Bob", "", "bob@example.com", "+380671234567", "Acme", "", "B1"],
+        ["", "", "", "", "", "", ""],
+        ["", "", "broken", "", "", "", ""],
+        ["Cid", "", "", "00", "", "", ""],
+        ["Dee", "", "", "", "Beta", "CEO", "B1"],
+        ["'=Eve", "", "eve@example.com;ann@example.com", "", "", "", ""],
+    ]
+)
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    rows=st.lists(ROW, min_size=1, max_size=9),
+    strategy=st.sampled_from(["skip", "update", "create"]),
+    match_on=st.sampled_from([["email"], ["phone", "external_id"], ["name_company"], []]),
+)
+def test_counts_always_add_up_to_the_rows_in_the_file(alice, rows, strategy, match_on):
+    job = import_rows(alice, [HEAD, *rows], strategy=strategy, match_on=match_on)
+    non_empty = sum(1 for r in rows if any(r))
+    assert_counts_add_up(job, non_empty)
+    assert job.status == "done"
