@@ -189,6 +189,48 @@ def test_reading_options_and_templates(alice, bob):
     assert [m["target"] for m in other.mapping] == ["full_name", "email"]
 
 
+def test_sheet_and_encoding_can_be_chosen(alice):
+    import io
+
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.active.title = "Notes"
+    workbook.active.append(["Whatever"])
+    workbook.active.append(["ignore me"])
+    people = workbook.create_sheet("People")
+    people.append(["Surname", "Email"])
+    people.append(["Kovalenko", "olena@example.com"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    web = browser(alice)
+    xlsx = SimpleUploadedFile("book.xlsx", buffer.getvalue())
+    response = web.post("/data/imports/new/", {"entity": "person", "file": xlsx})
+    job = ImportJob.objects.get()
+    assert response["Location"] == f"/data/imports/{job.pk}/mapping/"
+    page = web.get(f"/data/imports/{job.pk}/mapping/").content.decode()
+    sheets = re.search(r'<select name="sheet"[^>]*>(.*?)</select>', page, re.S).group(1)
+    assert re.findall(r'<option value="([^"]+)"', sheets) == ["Notes", "People"]
+    assert 'name="encoding"' not in page  # not a CSV
+    web.post(f"/data/imports/{job.pk}/mapping/", {"action": "read", "sheet": "People"})
+    job.refresh_from_db()
+    assert job.sheet == "People" and job.headers == ["Surname", "Email"]
+    assert "Kovalenko" in web.get(f"/data/imports/{job.pk}/mapping/").content.decode()
+
+    text = "Ім'я;Прізвище;Місто\nОлена;Коваленко;Київ\nТарас;Шевченко;Львів\n"
+    cyrillic = SimpleUploadedFile("uk.csv", text.encode("cp1251"), content_type="text/csv")
+    web.post("/data/imports/new/", {"entity": "person", "file": cyrillic})
+    job = ImportJob.objects.latest("id")
+    assert job.headers == ["Ім'я", "Прізвище", "Місто"]
+    page = web.get(f"/data/imports/{job.pk}/mapping/").content.decode()
+    assert "Коваленко" in page
+    encoding = re.search(r'<select name="encoding"[^>]*>(.*?)</select>', page, re.S).group(1)
+    assert re.search(rf'<option value="{job.encoding}" selected', encoding)
+    web.post(f"/data/imports/{job.pk}/mapping/", {"action": "read", "encoding": "koi8-u"})
+    job.refresh_from_db()
+    assert job.encoding == "koi8-u" and job.headers[1] != "Прізвище"
+
+
 # --- progress, report, undo ----------------------------------------------------------------
 
 

@@ -109,8 +109,9 @@ def _sheets(job: ImportJob) -> list[str]:
     from rapport.dataio import readers
 
     try:
-        return list(readers.sniff(job.file.path, job.filename, sheet=job.sheet).sheets)
-    except (ValidationError, OSError, ValueError, NotImplementedError):
+        with _engine().local_path(job) as local:
+            return list(readers.sniff(local, job.filename, sheet=job.sheet).sheets)
+    except (ValidationError, OSError, ValueError):
         return [job.sheet] if job.sheet else []
 
 
