@@ -23,6 +23,7 @@ from rapport.core.text import digits, fold
 
 ERASED = "[erased]"
 MIN_WEAK = 2  # a one-letter initial is no identifier
+VARIANTS_PER_QUERY = 40
 
 
 def _phone_forms(number: str) -> list[str]:
@@ -104,13 +105,16 @@ class Needles:
         return re.compile("|".join(parts), re.IGNORECASE)
 
     def sql_variants(self) -> list[str]:
-        """Strong needles as they may be stored: as typed, in other cases and JSON-escaped
-        (SQLite keeps JSON with \\uXXXX escapes), for a LIKE pre-filter."""
+        """Strong needles as they may be stored, for a LIKE pre-filter. LIKE ignores case
+        for ASCII only, and SQLite keeps JSON with \\uXXXX escapes, so other text also
+        comes in its usual cases, raw and escaped."""
         variants: set[str] = set()
         for needle in self.strong:
+            if needle.isascii():
+                variants.add(needle)
+                continue
             for form in {needle, needle.lower(), needle.upper(), needle.title()}:
-                variants.add(form)
-                variants.add(json.dumps(form)[1:-1])
+                variants.update({form, json.dumps(form)[1:-1]})
         return sorted(variants)
 
 
@@ -140,14 +144,18 @@ def blank(value: Any) -> Any:
 
 
 def mentioning(queryset, needles: Needles, *, text: Iterable[str], json: Iterable[str]):
-    """Rows whose text or JSON columns contain a strong needle (a portable LIKE scan)."""
+    """Rows whose text or JSON columns contain a strong needle (a portable LIKE scan, a
+    few needles per statement so no engine meets its expression-depth limit)."""
     variants = needles.sql_variants()
-    if not variants:
-        return queryset.none()
     annotations = {f"_txt_{name}": Cast(name, TextField()) for name in json}
     columns = list(text) + list(annotations)
-    condition = Q()
-    for column in columns:
-        for variant in variants:
-            condition |= Q(**{f"{column}__icontains": variant})
-    return queryset.annotate(**annotations).filter(condition)
+    seen: set[int] = set()
+    for start in range(0, len(variants), VARIANTS_PER_QUERY):
+        condition = Q()
+        for variant in variants[start : start + VARIANTS_PER_QUERY]:
+            for column in columns:
+                condition |= Q(**{f"{column}__icontains": variant})
+        for row in queryset.annotate(**annotations).filter(condition).order_by("pk"):
+            if row.pk not in seen:
+                seen.add(row.pk)
+                yield row

@@ -14,7 +14,7 @@ from django.test import Client
 
 from rapport.contacts import services
 from rapport.contacts.models import Consent, EmailAddress, Employment, Person, PhoneNumber
-from rapport.core import search
+from rapport.core import audit, search
 from rapport.core.api.testing import ApiClient, clear_throttle, fields_of, is_problem
 from rapport.core.exceptions import PermissionDenied, ValidationError
 from rapport.core.models import AuditEvent
@@ -29,6 +29,7 @@ from rapport.dataio.tests.test_privacy import (
     TRACES,
     make_subject,
 )
+from rapport.testing.factories import CompanyFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -295,3 +296,25 @@ def test_a_merge_of_the_erased_person_can_no_longer_be_undone(
     with pytest.raises(MergeUndoRefused):
         merge_undo(actor=admin, merge=Merge.objects.get())
     assert Person.all_objects.get(pk=subject.tombstone.pk).merged_into == subject.person.pk
+
+
+def test_cyrillic_names_and_many_addresses_are_found_in_other_records(
+    admin, alice, django_capture_on_commit_callbacks
+):
+    emails = [f"oleksandr.{i}@example.ua" for i in range(60)]  # more than one LIKE batch
+    with django_capture_on_commit_callbacks(execute=True):
+        person = services.person_create(
+            actor=admin,
+            data={
+                "first_name": "Олександр",
+                "last_name": "Шевченко",
+                "emails": [{"address": e} for e in emails],
+            },
+        )
+        company = CompanyFactory(actor=alice, name="Київстар", domains=["kyivstar.example"])
+    for changes in ({"note": ["", "дзвонив ОЛЕКСАНДР ШЕВЧЕНКО"]}, {"cc": ["", emails[59]]}):
+        audit.record(audit.Action.UPDATE, actor=admin, obj=company, changes=changes)
+    erase(admin, person, django_capture_on_commit_callbacks, reason="Запит від Олександр Шевченко")
+    assert traces_in_database(["Олександр", "Шевченко", "oleksandr shevchenko", emails[59]]) == []
+    event = AuditEvent.objects.get(object_type="company", changes__has_key="note")
+    assert event.changes == {"note": ["", "дзвонив [erased]"]}
