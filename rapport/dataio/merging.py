@@ -254,8 +254,7 @@ def record_merge(
     every related row moves, the merged record becomes a tombstone; audited, undoable."""
     model = _entity_model(entity)
     choices = dict(choices or {})
-    if type(survivor) is model and type(merged) is model and survivor.pk == merged.pk:
-        _check_pair(model, survivor, merged)
+    _check_pair(model, survivor, merged)  # before locking: the ids must be of this model
     first, second = sorted([survivor.pk, merged.pk])
     locked = {pk: lock_for_update(model, pk) for pk in (first, second)}
     survivor, merged = locked[survivor.pk], locked[merged.pk]
