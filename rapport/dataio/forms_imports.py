@@ -96,7 +96,7 @@ class UploadForm(forms.Form):
     file = forms.FileField(
         label=_("File"),
         help_text=_("CSV (any delimiter and encoding), Excel (.xlsx) or vCard (.vcf)."),
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.tsv,.xlsx,.vcf,.vcard"}),
+        widget=forms.FileInput(attrs={"accept": ".csv,.txt,.tsv,.xlsx,.vcf,.vcard"}),
     )
 
     def __init__(self, *args, user, **kwargs):

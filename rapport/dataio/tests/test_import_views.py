@@ -353,3 +353,22 @@ def test_csrf_is_enforced_on_every_import_form(alice):
     assert job.status == ImportJob.Status.DRAFT
     page = web.get(f"/data/imports/{job.pk}/mapping/").content.decode()
     assert page.count('name="csrfmiddlewaretoken"') >= 2
+
+
+def test_report_page_query_count_does_not_grow_with_rows(alice, django_capture_on_commit_callbacks):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    web = browser(alice)
+    counts = []
+    for size in (3, 12):
+        lines = [f"P{size}x{i},Person,p{size}x{i}@example.com,note" for i in range(size)]
+        text = "First name,Last name,E-mail,Notes\n" + "\n".join(lines) + "\n"
+        job = imported(web, django_capture_on_commit_callbacks, text=text)
+        assert job.created_count == size
+        with CaptureQueriesContext(connection) as ctx:
+            page = web.get(f"/data/imports/{job.pk}/").content.decode()
+        assert page.count('data-outcome="created"') == size
+        assert f"P{size}x0 Person</a>" in page  # linked by the record's name
+        counts.append(len(ctx.captured_queries))
+    assert counts[0] == counts[1]

@@ -308,6 +308,17 @@ def import_start(request, pk: int):
     return _preview_page(request, job, form, status=400)
 
 
+def _record_labels(user, job: ImportJob, rows) -> dict[int, str]:
+    """Names of the page's records the user may still view (one query); the others are
+    shown by id without a link."""
+    entity = registry.get(job.entity)
+    ids = {row.object_id for row in rows if row.object_id}
+    if entity is None or not ids:
+        return {}
+    found = entity.model.objects.restrict(user, "view").in_bulk(list(ids))
+    return {pk: str(obj) for pk, obj in found.items()}
+
+
 def _cells(headers: list[str], values: list) -> list[tuple[str, str]]:
     """A report row's original values under the file's headers (ragged rows padded)."""
     values = list(values or [])
@@ -333,8 +344,14 @@ def import_detail(request, pk: int):
         report = sel.report_page(job, outcome=outcome, cursor=request.GET.get("cursor"))
     except keyset.CursorError:
         return redirect(reverse("dataio:import_detail", args=[job.pk]))
+    labels = _record_labels(request.user, job, report.rows)
     rows = [
-        (row, sel.record_url(job, row.object_id), _cells(job.headers, row.values))
+        (
+            row,
+            sel.record_url(job, row.object_id) if row.object_id in labels else "",
+            labels.get(row.object_id, f"#{row.object_id}" if row.object_id else ""),
+            _cells(job.headers, row.values),
+        )
         for row in report.rows
     ]
     counts = [
