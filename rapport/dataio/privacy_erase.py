@@ -225,6 +225,7 @@ def person_erase(*, actor, person: Person, reason: str) -> Person:
     ids = person_ids(person)
     people = list(Person.all_objects.filter(pk__in=ids).prefetch_related("emails", "phones"))
     needles = Needles.of(people)
+    needles.add_history(AuditEvent.objects.filter(object_type="person", object_id__in=ids))
     emails = {e.address for p in people for e in p.emails.all()}
     phones = {n.number for p in people for n in p.phones.all()}
     related = _redact_related(ids, needles)

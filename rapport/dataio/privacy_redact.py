@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +24,7 @@ from rapport.core.text import digits, fold
 ERASED = "[erased]"
 MIN_WEAK = 2  # a one-letter initial is no identifier
 VARIANTS_PER_QUERY = 40
+NAMES = tuple((name, "weak") for name in ("first_name", "middle_name", "last_name"))
 
 
 def _phone_forms(number: str) -> list[str]:
@@ -90,6 +91,19 @@ class Needles:
         self.weak = {w.strip() for w in self.weak if len(w.strip()) >= MIN_WEAK}
         self.strong = {s.strip() for s in self.strong if len(s.strip()) >= 3}
 
+    def add_history(self, events: Iterable) -> None:
+        """Values the person held earlier, from their own audit rows: an email replaced
+        last year still identifies them wherever it was copied."""
+        for event in events:
+            for key, kind in (*((k, "strong") for k in ("emails", "phones")), *NAMES):
+                for value in _leaves((event.changes or {}).get(key)):
+                    if kind == "strong" and key == "phones":
+                        self.strong.update(_phone_forms(value))
+                    elif kind == "strong":
+                        self.strong.add(value)
+                    elif len(value.strip()) >= MIN_WEAK:
+                        self.weak.add(value.strip())
+
     def pattern(self, *, strong_only: bool = False) -> re.Pattern | None:
         words = set(self.strong) | (set() if strong_only else self.weak)
         if not words:
@@ -116,6 +130,17 @@ class Needles:
             for form in {needle, needle.lower(), needle.upper(), needle.title()}:
                 variants.update({form, json.dumps(form)[1:-1]})
         return sorted(variants)
+
+
+def _leaves(value: Any) -> Iterator[str]:
+    if isinstance(value, str) and value:
+        yield value
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _leaves(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _leaves(item)
 
 
 def scrub(value: Any, pattern: re.Pattern | None) -> Any:

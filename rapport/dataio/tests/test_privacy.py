@@ -31,6 +31,7 @@ pytestmark = pytest.mark.django_db
 EMAIL = "zeb.quux@example.org"
 EMAIL_2 = "zq@home.example"
 OLD_EMAIL = "zeb.old@example.net"
+FORMER_EMAIL = "zebby1979@mail.example"  # held once, replaced since
 PHONE = "+380671234567"
 PHONE_2 = "+48601234567"
 NOTES = "Allergic to peanuts; met him at the Vorskla fair"
@@ -42,6 +43,7 @@ TRACES = [
     EMAIL,
     EMAIL_2,
     OLD_EMAIL,
+    FORMER_EMAIL,
     "671234567",
     "601234567",
     "peanuts",
@@ -96,8 +98,16 @@ def make_subject(admin, alice) -> Subject:
             "owner": alice,
         },
     )
-    services.person_update(actor=admin, person=person, data={"notes": NOTES + " (again)"})
-    services.person_update(actor=admin, person=person, data={"notes": NOTES})
+    services.person_update(
+        actor=admin,
+        person=person,
+        data={"notes": NOTES + " (again)", "emails": [{"address": FORMER_EMAIL}]},
+    )
+    services.person_update(
+        actor=admin,
+        person=person,
+        data={"notes": NOTES, "emails": [{"address": EMAIL}, {"address": EMAIL_2}]},
+    )
     services.employment_add(
         actor=admin, person=person, company=company, title="Head of Quuxworth Labs"
     )
@@ -145,6 +155,7 @@ def make_subject(admin, alice) -> Subject:
         obj=company,
         changes={"contact": ["", f"Zebediah Quuxworth <{EMAIL}>"]},
     )
+    audit.record(audit.Action.UPDATE, actor=admin, obj=company, changes={"cc": ["", FORMER_EMAIL]})
     return Subject(person, tombstone, other, company, job)
 
 
