@@ -106,13 +106,15 @@ def _redact_history(ids: list[int], needles: Needles) -> int:
     count = 0
     own_pattern = needles.pattern()
     own = AuditEvent.objects.filter(object_type="person", object_id__in=ids)
-    for event in own.iterator(chunk_size=500):
-        AuditEvent.objects.filter(pk=event.pk).update(
-            changes=blank(event.changes),
-            extra=scrub(event.extra, own_pattern),
-            object_repr=erased_name(event.object_id),
-        )
-        count += 1
+    pks = list(own.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(pks), 500):  # no open cursor on the table being written
+        for event in AuditEvent.objects.filter(pk__in=pks[start : start + 500]):
+            AuditEvent.objects.filter(pk=event.pk).update(
+                changes=blank(event.changes),
+                extra=scrub(event.extra, own_pattern),
+                object_repr=erased_name(event.object_id),
+            )
+            count += 1
     others = mentioning(
         AuditEvent.objects.exclude(object_type="person", object_id__in=ids),
         needles,
