@@ -21,15 +21,9 @@ from rapport.core.registry import registry
 from rapport.dataio import forms_imports as forms
 from rapport.dataio import import_selectors as sel
 from rapport.dataio.models import ImportJob
+from rapport.dataio.views import import_steps as steps
 
 LIST_ORDER = keyset.Ordering("-created_at", (("created_at", True), ("id", True)))
-
-
-def _engine():
-    """The import services (imported late: the engine may pull in heavy readers)."""
-    from rapport.dataio import importing
-
-    return importing
 
 
 def _draft_or_detail(job: ImportJob):
@@ -86,7 +80,7 @@ def import_new(request):
         form = forms.UploadForm(request.POST, request.FILES, user=request.user)
         if form.is_valid():
             try:
-                job = _engine().import_upload(
+                job = steps.engine().import_upload(
                     actor=request.user,
                     entity=form.cleaned_data["entity"],
                     upload=form.cleaned_data["file"],
@@ -102,71 +96,23 @@ def import_new(request):
     )
 
 
-def _sheets(job: ImportJob) -> list[str]:
-    """The workbook's sheet names, for the sheet select (XLSX only)."""
-    if job.format != "xlsx":
-        return []
-    from rapport.dataio import readers
-
-    try:
-        with _engine().local_path(job) as local:
-            return list(readers.sniff(local, job.filename, sheet=job.sheet).sheets)
-    except (ValidationError, OSError, ValueError):
-        return [job.sheet] if job.sheet else []
-
-
-def _samples(request, job: ImportJob, errors: list) -> list[list[str]]:
-    """The first values of each column, to tell the columns apart while mapping."""
-    try:
-        preview = _engine().import_preview(actor=request.user, job=job, limit=3)
-    except ValidationError as exc:
-        errors.extend(exc.messages)
-        return [[] for _header in job.headers]
-    return [
-        [row.cells[i] for row in preview.rows if i < len(row.cells) and row.cells[i]]
-        for i in range(len(job.headers))
-    ]
-
-
-def _mapping_forms(request, job: ImportJob, data=None) -> dict:
-    from rapport.dataio import mapping
-
-    action = (data or {}).get("action")
-    templates = _engine().mapping_templates(request.user, job.entity)
-    return {
-        "source_form": forms.SourceForm(
-            data if action == "read" else None, job=job, sheets=_sheets(job)
-        ),
-        "mapping_form": forms.MappingForm(
-            data if action in (None, "next", "save_template") else None,
-            job=job,
-            targets=mapping.targets(job.entity),
-        ),
-        "template_form": forms.TemplateSaveForm(data if action == "save_template" else None),
-        "apply_form": forms.TemplateApplyForm(
-            data if action == "apply" else None, templates=templates
-        ),
-        "has_templates": templates.exists(),
-    }
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def import_mapping(request, pk: int):
     job = sel.job_for(request.user, pk)
     if (done := _draft_or_detail(job)) is not None:
         return done
-    engine = _engine()
+    engine = steps.engine()
     if request.method == "POST":
-        ctx = _mapping_forms(request, job, request.POST)
+        ctx = steps.mapping_forms(request, job, request.POST)
         action = request.POST.get("action") or "next"
-        done = _mapping_post(request, job, engine, ctx, action)
+        done = steps.mapping_post(request, job, engine, ctx, action)
         if done is not None:
             return done
     else:
-        ctx = _mapping_forms(request, job)
+        ctx = steps.mapping_forms(request, job)
     errors: list[str] = []
-    samples = _samples(request, job, errors)
+    samples = steps.samples(request, job, errors)
     columns = list(zip(ctx["mapping_form"].column_fields(), samples, strict=False))
     return render(
         request,
@@ -175,93 +121,11 @@ def import_mapping(request, pk: int):
     )
 
 
-def _mapping_post(request, job, engine, ctx, action):
-    """Carry out one of the mapping page's buttons; a redirect, or None to show errors."""
-    here = redirect("dataio:import_mapping", job.pk)
-    if action == "read":
-        form = ctx["source_form"]
-        if form.is_valid():
-            try:
-                engine.import_configure(actor=request.user, job=job, **form.options())
-            except ValidationError as exc:
-                forms.attach_errors(form, exc, {n: n for n in form.fields})
-            else:
-                return here
-        return None
-    if action == "apply":
-        form = ctx["apply_form"]
-        if form.is_valid():
-            try:
-                engine.import_configure(
-                    actor=request.user, job=job, mapping=form.cleaned_data["template"].mapping
-                )
-            except ValidationError as exc:
-                forms.attach_errors(form, exc, {"mapping": "template"})
-            else:
-                messages.success(request, _("The saved mapping was applied."))
-                return here
-        return None
-    form = ctx["mapping_form"]
-    if not form.is_valid():
-        return None
-    try:
-        engine.import_configure(actor=request.user, job=job, mapping=form.mapping())
-    except ValidationError as exc:
-        forms.attach_errors(form, exc, form.error_fields())
-        return None
-    if action != "save_template":
-        return redirect("dataio:import_preview", job.pk)
-    save = ctx["template_form"]
-    if not save.is_valid():
-        return None
-    try:
-        engine.mapping_template_save(
-            actor=request.user,
-            entity=job.entity,
-            name=save.cleaned_data["template_name"],
-            mapping=form.mapping(),
-            shared=save.cleaned_data["shared"],
-        )
-    except ValidationError as exc:
-        forms.attach_errors(save, exc, {"name": "template_name", "shared": "shared"})
-        return None
-    messages.success(request, _("The mapping was saved as a template."))
-    return here
-
-
-def _preview_grid(job: ImportJob, preview) -> dict:
-    """Headers with the field each feeds, and every preview cell with its error."""
-    from rapport.dataio import mapping
-
-    labels = {t.key: str(t.label) for t in mapping.targets(job.entity)}
-    targets = {int(m.get("column", i)): m.get("target") for i, m in enumerate(job.mapping)}
-    heads = [
-        (header, labels.get(targets.get(i) or "", targets.get(i) or ""))
-        for i, header in enumerate(job.headers)
-    ]
-    grid = []
-    for row in preview.rows if preview else []:
-        errors = {int(k): v for k, v in (row.errors or {}).items()}
-        width = max(len(heads), len(row.cells))
-        cells = [
-            (
-                row.cells[i] if i < len(row.cells) else "",
-                errors.get(i, ""),
-                heads[i][1] if i < len(heads) else "",
-                heads[i][0] if i < len(heads) else "",
-            )
-            for i in range(width)
-        ]
-        grid.append((row.number, bool(errors), cells))
-    invalid = sum(len(row.errors or {}) for row in (preview.rows if preview else []))
-    return {"heads": heads, "grid": grid, "invalid_cells": invalid}
-
-
 def _preview_page(request, job: ImportJob, start_form, status: int = 200):
     errors: list[str] = []
     preview = None
     try:
-        preview = _engine().import_preview(actor=request.user, job=job, limit=20)
+        preview = steps.engine().import_preview(actor=request.user, job=job, limit=20)
     except ValidationError as exc:
         errors.extend(exc.messages)
     ctx = _base(
@@ -270,7 +134,7 @@ def _preview_page(request, job: ImportJob, start_form, status: int = 200):
         preview=preview,
         read_errors=errors,
         start_form=start_form,
-        **_preview_grid(job, preview),
+        **steps.preview_grid(job, preview),
     )
     return render(request, "dataio/import_preview.html", ctx, status=status)
 
@@ -292,7 +156,7 @@ def import_start(request, pk: int):
         return done
     form = forms.StartForm(request.POST, job=job)
     if form.is_valid():
-        engine = _engine()
+        engine = steps.engine()
         try:
             engine.import_configure(
                 actor=request.user,
@@ -402,7 +266,7 @@ def import_report(request, pk: int):
 def import_undo(request, pk: int):
     job = sel.job_for(request.user, pk)
     try:
-        job = _engine().import_undo(actor=request.user, job=job)
+        job = steps.engine().import_undo(actor=request.user, job=job)
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, message)
