@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import Q
 
 from rapport.contacts.models import Company, EmailAddress, Person, PhoneNumber
@@ -76,7 +78,27 @@ def _pk(value) -> int | None:
     return int(pk) if str(pk).isdigit() else None
 
 
-def _person_profile(data: Mapping[str, Any], user, instance) -> tuple[scoring.Profile, Q]:
+@cache
+def _columns(model) -> dict[str, str]:
+    quote = connection.ops.quote_name
+    return {f.name: quote(f.column) for f in model._meta.concrete_fields}
+
+
+def _select(model, out: str, where: str, params: list) -> tuple[str, list]:
+    """`SELECT <out> FROM <table> WHERE <where>` with `{field}` in `where` replaced by
+    quoted column names from the model's metadata; every value is a parameter."""
+    quote = connection.ops.quote_name
+    columns = _columns(model)
+    condition = where.format(**columns)
+    sql = f"SELECT {columns[out]} FROM {quote(model._meta.db_table)} WHERE {condition}"  # noqa: S608
+    return sql, params
+
+
+def _marks(values) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def _person_profile(data: Mapping[str, Any], user, instance) -> tuple[scoring.Profile, list]:
     first = data.get("first_name", getattr(instance, "first_name", ""))
     last = data.get("last_name", getattr(instance, "last_name", ""))
     company_id = _pk(data.get("company")) if "company" in data else None
@@ -92,28 +114,25 @@ def _person_profile(data: Mapping[str, Any], user, instance) -> tuple[scoring.Pr
         company_id=company_id,
         addresses=data.get("addresses"),
     )
-    query = Q(pk__in=[])
+    parts = []
     if profile.emails:
-        query |= Q(
-            pk__in=EmailAddress.objects.filter(normalized__in=sorted(profile.emails)).values(
-                "person_id"
-            )
-        )
+        emails = sorted(profile.emails)
+        where = f"{{normalized}} IN ({_marks(emails)})"
+        parts.append(_select(EmailAddress, "person", where, emails))
     if profile.phones:
-        query |= Q(
-            pk__in=PhoneNumber.objects.filter(
-                number__in=sorted(profile.phones), person__isnull=False
-            ).values("person_id")
-        )
+        numbers = sorted(profile.phones)
+        where = f"{{number}} IN ({_marks(numbers)}) AND {{person}} IS NOT NULL"
+        parts.append(_select(PhoneNumber, "person", where, numbers))
     if profile.key:
-        query |= Q(match_key=profile.key)
+        parts.append(_select(Person, "id", "{match_key} = %s", [profile.key]))
     family = fold(last)
     if company_id and family:
-        query |= Q(company_id=company_id, sort_key__startswith=f"{family} ")
-    return profile, query
+        where = "{company} = %s AND {sort_key} >= %s AND {sort_key} < %s"  # "family …" range
+        parts.append(_select(Person, "id", where, [company_id, f"{family} ", f"{family}!"]))
+    return profile, parts
 
 
-def _company_profile(data: Mapping[str, Any], user, instance) -> tuple[scoring.Profile, Q]:
+def _company_profile(data: Mapping[str, Any], user, instance) -> tuple[scoring.Profile, list]:
     name = data.get("name", getattr(instance, "name", ""))
     domains = [normalize_domain(d) for d in _items(data.get("domains"), "domain")]
     profile = scoring.company_profile(
@@ -123,18 +142,30 @@ def _company_profile(data: Mapping[str, Any], user, instance) -> tuple[scoring.P
         phones=_phones(data, user),
         addresses=data.get("addresses"),
     )
-    query = Q(pk__in=[])
+    parts = []
     if profile.domains:
-        query |= Q(primary_domain__in=sorted(profile.domains))
+        domains = sorted(profile.domains)
+        where = f"{{primary_domain}} IN ({_marks(domains)})"
+        parts.append(_select(Company, "id", where, domains))
     if profile.phones:
-        query |= Q(
-            pk__in=PhoneNumber.objects.filter(
-                number__in=sorted(profile.phones), company__isnull=False
-            ).values("company_id")
-        )
+        numbers = sorted(profile.phones)
+        where = f"{{number}} IN ({_marks(numbers)}) AND {{company}} IS NOT NULL"
+        parts.append(_select(PhoneNumber, "company", where, numbers))
     if profile.key:
-        query |= Q(match_key=profile.key)
-    return profile, query
+        parts.append(_select(Company, "id", "{match_key} = %s", [profile.key]))
+    return profile, parts
+
+
+def _candidate_ids(parts: list, exclude_pk: int | None) -> list[int]:
+    """Ids sharing an indexed key, in one UNION statement (no ORM on the hot path:
+    building the query would cost more than running it). Not yet scoped: only ids."""
+    if not parts:
+        return []
+    sql = " UNION ".join(part for part, _values in parts)
+    params = [value for _part, values in parts for value in values]
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} LIMIT {MAX_FETCH + 1}", params)
+        return [pk for (pk,) in cursor.fetchall() if pk != exclude_pk]
 
 
 def _stored_profile(entity: str, obj) -> scoring.Profile:
@@ -182,11 +213,10 @@ def likely_duplicates(
     else:
         model, (profile, query) = Company, _company_profile(data, user, instance)
         related = ("phones",)
-    if not (profile.emails or profile.phones or profile.domains or profile.key):
+    ids = _candidate_ids(query, exclude_pk)
+    if not ids:
         return []
-    rows = model.objects.restrict(user, "view").filter(query)
-    if exclude_pk is not None:
-        rows = rows.exclude(pk=exclude_pk)
+    rows = model.objects.restrict(user, "view").filter(pk__in=ids)
     found = list(rows.order_by().prefetch_related(*related)[:MAX_FETCH])
     if not found:
         return []

@@ -105,6 +105,20 @@ def company_profile(
     )
 
 
+def _given(a: str, b: str) -> float:
+    return 1.0 if a == b else fuzz.ratio(a, b) / 100
+
+
+def _family(a: str, b: str) -> float:
+    return jellyfish.jaro_winkler_similarity(a, b)
+
+
+def _backing(similarity: float) -> float:
+    """How much a name backs a shared phone or email: nothing below 60% similar, fully
+    at 100% (relatives share phones and family names, not given names)."""
+    return max(0.0, (similarity - 0.6) / 0.4)
+
+
 def name_similarity(a: Profile, b: Profile) -> float | None:
     """0–1, or None when either side has no name to compare."""
     if not a.name or not b.name:
@@ -112,11 +126,12 @@ def name_similarity(a: Profile, b: Profile) -> float | None:
     if a.sorted_name == b.sorted_name:
         return 1.0
     if a.given and a.family and b.given and b.family:
-        # Given and family names must both agree (Anna ≠ Piotr Kowalski); either order.
-        jw = jellyfish.jaro_winkler_similarity
+        # Given and family names must both agree, in either order: a typo is likely in
+        # a family name (Jaro-Winkler forgives it), a given name differs by nickname
+        # (resolved already) rather than by letters (Anna ≠ Alina: plain edit ratio).
         similarity = max(
-            jw(a.given, b.given) * jw(a.family, b.family),
-            jw(a.given, b.family) * jw(a.family, b.given),
+            _given(a.given, b.given) * _family(a.family, b.family),
+            _given(a.given, b.family) * _family(a.family, b.given),
         )
     else:
         ratio = fuzz.token_sort_ratio(a.name, b.name) / 100
@@ -129,7 +144,7 @@ def name_similarity(a: Profile, b: Profile) -> float | None:
 def score(a: Profile, b: Profile, *, entity: str = "person") -> tuple[float, list[dict]]:
     """The pair's score (0–1) and its reasons, strongest first."""
     similarity = name_similarity(a, b)
-    name = similarity if similarity is not None else 0.6
+    name = _backing(similarity) if similarity is not None else 0.5
     reasons: list[dict] = []
     result = (0.85 if entity == "company" else 0.65) * (similarity or 0.0)
     if a.emails & b.emails:
