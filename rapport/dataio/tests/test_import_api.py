@@ -216,3 +216,36 @@ def test_openapi_declares_the_imports_api(db):
     assert (
         "text/csv" in paths["/api/v1/imports/{id}/report.csv"]["get"]["responses"]["200"]["content"]
     )
+
+
+def test_random_configurations_are_never_a_server_error(alice):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    api = ApiClient(alice)
+    pk = uploaded(api)["id"]
+    scalars = (
+        st.none()
+        | st.booleans()
+        | st.integers(min_value=-(2**70), max_value=2**70)
+        | st.text(max_size=12)
+        | st.sampled_from(["", "email", "first_name", "cf:x", "tab", "\t", "utf-16", "koi8-u"])
+    )
+    entry = st.dictionaries(
+        st.sampled_from(["column", "header", "target", "bogus"]), scalars, max_size=4
+    )
+    keys = ["mapping", "encoding", "delimiter", "sheet", "strategy", "match_on", "bogus"]
+    body = st.dictionaries(
+        st.sampled_from(keys), scalars | st.lists(entry | scalars, max_size=4), max_size=4
+    )
+
+    @settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(body=body)
+    def check(body):
+        clear_throttle()
+        response = api.put(f"/imports/{pk}/mapping", body)
+        assert response.status_code in (200, 400, 422), (body, response.content)
+        if response.status_code != 200:
+            assert is_problem(response, response.status_code)
+
+    check()
