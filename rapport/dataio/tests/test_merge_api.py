@@ -100,3 +100,13 @@ def test_openapi_declares_merges(alice):
     post = schema["paths"]["/api/v1/merges"]["post"]
     assert "422" in post["responses"] and "requestBody" in post
     assert "308" in schema["paths"]["/api/v1/people/{id}"]["get"]["responses"]
+
+
+def test_merge_post_is_idempotent_with_a_key(alice):
+    client = ApiClient(alice)
+    a, b = PersonFactory(actor=alice), PersonFactory(actor=alice)
+    body = {"entity": "person", "survivor_id": a.pk, "merged_id": b.pk}
+    first = client.post("/merges", body, HTTP_IDEMPOTENCY_KEY="merge-1")
+    again = client.post("/merges", body, HTTP_IDEMPOTENCY_KEY="merge-1")
+    assert first.status_code == again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true" and again.json() == first.json()

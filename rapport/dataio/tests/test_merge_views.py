@@ -13,7 +13,7 @@ from rapport.contacts import services
 from rapport.contacts.models import Company, Person
 from rapport.dataio.merging import record_merge
 from rapport.dataio.models import DuplicateCluster, DuplicateDismissal, DuplicateScan, Merge
-from rapport.testing.factories import CompanyFactory
+from rapport.testing.factories import CompanyFactory, PersonFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -186,3 +186,20 @@ def test_bulk_merge_message_and_bad_threshold(admin):
         reverse("dataio:merge_bulk"), {"entity": "person", "threshold": "abc"}, follow=True
     )
     assert re.search(r"enter a score from 50 to 100", response.content.decode())
+
+
+def test_merge_with_by_name_goes_to_the_single_match(alice, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        keep, gone = _people(alice)
+    start = reverse("dataio:merge_start", args=["person", keep.pk])
+    response = _client(alice).get(start, {"other": "ivan@b.example"})
+    assert response["Location"] == reverse("dataio:merge", args=["person", keep.pk, gone.pk])
+
+
+def test_old_link_follows_a_chain_of_merges(alice):
+    a, b, c = (PersonFactory(actor=alice) for _ in range(3))
+    record_merge(actor=alice, entity="person", survivor=b, merged=a)
+    record_merge(actor=alice, entity="person", survivor=c, merged=b)
+    response = _client(alice).get(reverse("people:detail", args=[a.pk]))
+    assert response.status_code == 308
+    assert response["Location"] == reverse("people:detail", args=[c.pk])
