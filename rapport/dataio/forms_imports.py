@@ -131,8 +131,9 @@ class SourceForm(forms.Form):
             encodings.insert(0, (job.encoding, job.encoding))  # what detection found
         self.fields["encoding"].choices = encodings
         self.fields["sheet"].choices = [(name, name) for name in sheets]
-        if job.format != "csv":
+        if job.format == "xlsx":  # a workbook knows its own encoding
             del self.fields["encoding"]
+        if job.format != "csv":
             del self.fields["delimiter"]
         if job.format != "xlsx" or not sheets:
             del self.fields["sheet"]

@@ -231,6 +231,29 @@ def test_sheet_and_encoding_can_be_chosen(alice):
     assert job.encoding == "koi8-u" and job.headers[1] != "Прізвище"
 
 
+def test_vcards_are_mapped_fully_and_imported(alice, django_capture_on_commit_callbacks):
+    cards = (
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Kovalenko;Olena;;;\r\nFN:Olena Kovalenko\r\n"
+        "EMAIL;TYPE=work:olena@example.com\r\nTEL;TYPE=cell:+380441234567\r\nEND:VCARD\r\n"
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Shevchenko;Taras;;;\r\nFN:Taras Shevchenko\r\n"
+        "EMAIL:taras@example.com\r\nEND:VCARD\r\n"
+    )
+    web = browser(alice)
+    vcf = SimpleUploadedFile("contacts.vcf", cards.encode("utf-8"), content_type="text/vcard")
+    web.post("/data/imports/new/", {"entity": "person", "file": vcf})
+    job = ImportJob.objects.get()
+    assert job.format == "vcard" and job.source == "vcard"
+    page = web.get(f"/data/imports/{job.pk}/mapping/").content.decode()
+    assert 'name="encoding"' in page and 'name="delimiter"' not in page
+    assert "Shevchenko" in page
+    data = {f"col_{m['column']}": m["target"] for m in job.mapping}  # keep every suggestion
+    assert web.post(f"/data/imports/{job.pk}/mapping/", data).status_code == 302
+    job = run(web, job, django_capture_on_commit_callbacks)
+    assert job.created_count == 2
+    olena = Person.objects.get(last_name="Kovalenko")
+    assert olena.first_name == "Olena" and olena.emails.get().address == "olena@example.com"
+
+
 # --- progress, report, undo ----------------------------------------------------------------
 
 
