@@ -84,13 +84,15 @@ def _columns(model) -> dict[str, str]:
     return {f.name: quote(f.column) for f in model._meta.concrete_fields}
 
 
-def _select(model, out: str, where: str, params: list) -> tuple[str, list]:
-    """`SELECT <out> FROM <table> WHERE <where>` with `{field}` in `where` replaced by
-    quoted column names from the model's metadata; every value is a parameter."""
+def _select(model, out: str, where: str, params: list, *, kind: str = "") -> tuple[str, list]:
+    """`SELECT [<kind>,] <out…> FROM <table> WHERE <where>`: `out` names fields (comma-
+    separated), `{field}` in `where` becomes a quoted column, both from the model's
+    metadata; `kind` is a constant label from this module; every value is a parameter."""
     quote = connection.ops.quote_name
     columns = _columns(model)
+    outputs = ", ".join(([f"'{kind}'"] if kind else []) + [columns[f] for f in out.split(",")])
     condition = where.format(**columns)
-    sql = f"SELECT {columns[out]} FROM {quote(model._meta.db_table)} WHERE {condition}"  # noqa: S608
+    sql = f"SELECT {outputs} FROM {quote(model._meta.db_table)} WHERE {condition}"  # noqa: S608
     return sql, params
 
 
@@ -168,14 +170,34 @@ def _candidate_ids(parts: list, exclude_pk: int | None) -> list[int]:
         return [pk for (pk,) in cursor.fetchall() if pk != exclude_pk]
 
 
-def _stored_profile(entity: str, obj) -> scoring.Profile:
+def _channels(entity: str, ids: list[int]) -> dict[int, dict[str, list[str]]]:
+    """Emails and phones of the candidates in one raw UNION ALL (two prefetches cost
+    more to build than to run)."""
+    marks, owner = _marks(ids), "person" if entity == "person" else "company"
+    parts = [
+        _select(PhoneNumber, f"{owner},number", f"{{{owner}}} IN ({marks})", ids, kind="phone")
+    ]
+    if entity == "person":
+        where = f"{{person}} IN ({marks})"
+        parts.append(_select(EmailAddress, "person,normalized", where, ids, kind="email"))
+    result: dict[int, dict[str, list[str]]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            " UNION ALL ".join(sql for sql, _ in parts), [v for _, p in parts for v in p]
+        )
+        for kind, pk, value in cursor.fetchall():
+            result.setdefault(pk, {"email": [], "phone": []})[kind].append(value)
+    return result
+
+
+def _stored_profile(entity: str, obj, channels: dict[str, list[str]]) -> scoring.Profile:
     if entity == "person":
         return scoring.person_profile(
             obj.pk,
             first_name=obj.first_name,
             last_name=obj.last_name,
-            emails=[e.normalized for e in obj.emails.all()],
-            phones=[p.number for p in obj.phones.all()],
+            emails=channels.get("email", ()),
+            phones=channels.get("phone", ()),
             company_id=obj.company_id,
             addresses=obj.addresses,
             match_key=obj.match_key,
@@ -184,7 +206,7 @@ def _stored_profile(entity: str, obj) -> scoring.Profile:
         obj.pk,
         name=obj.name,
         domains=obj.domains or ([obj.primary_domain] if obj.primary_domain else []),
-        phones=[p.number for p in obj.phones.all()],
+        phones=channels.get("phone", ()),
         addresses=obj.addresses,
         match_key=obj.match_key,
     )
@@ -209,24 +231,24 @@ def likely_duplicates(
         return []
     if entity == "person":
         model, (profile, query) = Person, _person_profile(data, user, instance)
-        related = ("emails", "phones")
     else:
         model, (profile, query) = Company, _company_profile(data, user, instance)
-        related = ("phones",)
     ids = _candidate_ids(query, exclude_pk)
     if not ids:
         return []
     rows = model.objects.restrict(user, "view").filter(pk__in=ids)
-    found = list(rows.order_by().prefetch_related(*related)[:MAX_FETCH])
+    found = list(rows.order_by()[:MAX_FETCH])
     if not found:
         return []
+    channels = _channels(entity, [obj.pk for obj in found])
     dismissed = _dismissed_with(entity, exclude_pk)
     url_base = "people" if entity == "person" else "companies"
     matches = []
     for obj in found:
         if obj.pk in dismissed:
             continue
-        value, reasons = scoring.score(profile, _stored_profile(entity, obj), entity=entity)
+        stored = _stored_profile(entity, obj, channels.get(obj.pk, {}))
+        value, reasons = scoring.score(profile, stored, entity=entity)
         if value < scoring.THRESHOLD:
             continue
         pair = sorted([exclude_pk, obj.pk]) if exclude_pk is not None else None
