@@ -185,3 +185,14 @@ def test_dismiss_of_an_invisible_record_is_404(carol, planted):
 
 def test_unknown_entity_is_404(admin):
     assert browser(admin).get("/data/duplicates/?entity=deal").status_code == 404
+
+
+def test_company_page_links_records_and_merge(admin, alice):
+    one = CompanyFactory(actor=alice, name="Acme GmbH", domains=["acme.example"])
+    two = CompanyFactory(actor=alice, name="ACME LLC", domains=["acme.example"])
+    run("company", actor=admin)
+    response = browser(admin).get("/data/duplicates/?entity=company")
+    html = response.content.decode()
+    assert f"/companies/{one.pk}/" in html and f"/companies/{two.pk}/" in html
+    assert f"/data/merges/company/{one.pk}/{two.pk}/" in html
+    assert "same domain" in html
