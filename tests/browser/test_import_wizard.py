@@ -96,3 +96,39 @@ def test_progress_bar_follows_a_running_import(page, login_as, alice):
     expect(page.locator("#import-progress")).to_have_attribute("data-status", "done")
     expect(bar).to_have_attribute("value", "100")
     expect(page.locator("[data-count=created] .stat-value")).to_have_text("4")
+
+
+def test_import_pages_do_not_scroll_sideways_on_a_phone(phone_page, login_as, alice):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from rapport.dataio import importing
+
+    def upload():
+        data = SimpleUploadedFile(
+            "a-rather-long-file-name-from-the-accounting-department.csv",
+            CSV.replace(
+                "met in Lviv", "bozydar.wisniewski-przybyszewski@uniwersytet.example"
+            ).encode("utf-8"),
+        )
+        return importing.import_upload(actor=alice, entity="person", upload=data)
+
+    draft = upload()
+    done = upload()
+    importing.import_start(actor=alice, job=done)  # runs at once: no transaction here
+    done.refresh_from_db()
+    assert done.status == "done"
+    page = phone_page
+    login_as(page, alice)
+    for url in (
+        "/data/imports/",
+        "/data/imports/new/?entity=person",
+        f"/data/imports/{draft.pk}/mapping/",
+        f"/data/imports/{draft.pk}/preview/",
+        f"/data/imports/{done.pk}/",
+    ):
+        page.goto(url)
+        expect(page.locator("main h1")).to_be_visible()
+        overflow = page.evaluate(
+            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"{url} scrolls sideways by {overflow}px on a phone"
