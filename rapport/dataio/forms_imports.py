@@ -73,6 +73,26 @@ def match_choices() -> list[tuple[str, str]]:
     return [(key, MATCH_LABELS.get(key, key)) for key in mapping.MATCH_KEYS]
 
 
+def mapping_from_template(template_mapping: list[dict], headers: list[str]) -> list[dict]:
+    """A saved mapping laid onto this file's columns: matched by header name (files with
+    the same columns in another order), by position when no header name matches."""
+    by_header: dict[str, str] = {}
+    for entry in template_mapping:
+        name = str(entry.get("header", "")).strip().casefold()
+        if entry.get("target") and name and name not in by_header:
+            by_header[name] = entry["target"]
+    names = [str(h).strip().casefold() for h in headers]
+    if not any(name in by_header for name in names):
+        return [dict(entry) for entry in template_mapping]
+    seen: set[str] = set()
+    result = []
+    for index, header in enumerate(headers):
+        target = by_header.get(names[index], "") if names[index] not in seen else ""
+        seen.add(names[index])
+        result.append({"column": index, "header": header, "target": target})
+    return result
+
+
 def attach_errors(form: forms.Form, exc: ValidationError, fields: dict[str, str]) -> None:
     """Put a service's ValidationError on the form: `fields` maps the service's field
     names ("mapping.3.target", "encoding") to form fields; the rest go to the top."""

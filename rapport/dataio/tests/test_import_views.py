@@ -176,7 +176,7 @@ def test_reading_options_and_templates(alice, bob):
     template = MappingTemplate.objects.get(name="Shop")
     assert template.shared and [m["target"] for m in template.mapping] == ["full_name", "email"]
 
-    other = upload(browser(bob), "Name;Email\nTaras;taras@example.com\n")
+    other = upload(browser(bob), "Email;Name\ntaras@example.com;Taras\n")
     bob_web = browser(bob)
     page = bob_web.get(f"/data/imports/{other.pk}/mapping/").content.decode()
     assert "Shop" in page  # shared templates are offered to everyone
@@ -186,7 +186,7 @@ def test_reading_options_and_templates(alice, bob):
     )
     assert applied.status_code == 302
     other.refresh_from_db()
-    assert [m["target"] for m in other.mapping] == ["full_name", "email"]
+    assert [m["target"] for m in other.mapping] == ["email", "full_name"]  # by header
 
 
 def test_sheet_and_encoding_can_be_chosen(alice):

@@ -85,7 +85,11 @@ def mapping_post(request, job, engine, ctx, action):
         if form.is_valid():
             try:
                 engine.import_configure(
-                    actor=request.user, job=job, mapping=form.cleaned_data["template"].mapping
+                    actor=request.user,
+                    job=job,
+                    mapping=forms.mapping_from_template(
+                        form.cleaned_data["template"].mapping, job.headers
+                    ),
                 )
             except ValidationError as exc:
                 forms.attach_errors(form, exc, {"mapping": "template"})
