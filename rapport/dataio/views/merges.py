@@ -90,6 +90,7 @@ def merge_page(request, entity: str, left: int, right: int):
         return _page(request, entity, survivor, merged, status=409, errors=[message])
     except ValidationError as exc:
         return _page(request, entity, survivor, merged, status=422, errors=exc.messages)
+    survivor = entity.model.objects.get(pk=survivor.pk)  # with the values that survived
     messages.success(
         request,
         _("“%(merged)s” was merged into “%(survivor)s”.")
