@@ -9,7 +9,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from rapport.contacts.models import Person
+from rapport.core.api.schemas import page_schema
 from rapport.core.api.testing import ApiClient, clear_throttle, fields_of, is_problem
+from rapport.dataio.api.import_schemas import ImportOut, PreviewOut, ReportRowOut
 from rapport.dataio.models import ImportJob
 
 pytestmark = pytest.mark.django_db
@@ -45,6 +47,7 @@ def test_whole_flow_upload_map_preview_start_report_undo(alice, django_capture_o
     api = ApiClient(alice)
     job = uploaded(api)
     pk = job["id"]
+    ImportOut.model_validate(job)  # the answers match what the OpenAPI document declares
     assert job["status"] == "draft" and job["entity"] == "person"
     assert job["headers"] == ["Given Name", "Family Name", "E-mail 1 - Value", "Phone 1 - Value"]
     assert job["source"] == "google"
@@ -62,6 +65,7 @@ def test_whole_flow_upload_map_preview_start_report_undo(alice, django_capture_o
 
     preview = api.get(f"/imports/{pk}/preview", {"limit": 2})
     assert preview.status_code == 200
+    PreviewOut.model_validate(preview.json())
     rows = preview.json()["rows"]
     assert [row["number"] for row in rows] == [1, 2]
     assert rows[0]["errors"] == {} and set(rows[1]["errors"]) == {"2"}  # the broken email
@@ -72,12 +76,14 @@ def test_whole_flow_upload_map_preview_start_report_undo(alice, django_capture_o
     assert started["Location"].endswith(f"/api/v1/imports/{pk}")
 
     status = api.get(f"/imports/{pk}").json()
+    ImportOut.model_validate(status)
     assert status["status"] == "done" and status["progress"] == 100
     counts = status["counts"]
     assert counts == {"created": 2, "updated": 0, "skipped": 0, "rejected": 1}
     assert sum(counts.values()) == status["processed_rows"] == 3
 
     report = api.get(f"/imports/{pk}/report").json()
+    page_schema(ReportRowOut).model_validate(report)
     assert [(r["number"], r["outcome"]) for r in report["items"]] == [
         (1, "created"),
         (2, "rejected"),
@@ -102,6 +108,7 @@ def test_whole_flow_upload_map_preview_start_report_undo(alice, django_capture_o
         undone = api.post(f"/imports/{pk}/undo")
     assert undone.status_code == 200, undone.content
     assert undone.json()["status"] == "undone"
+    assert ImportOut.model_validate(undone.json()).undo_report["trashed"] == 2
     assert not Person.objects.filter(last_name__in=["Kovalenko", "Ukrainka"]).exists()
 
 
