@@ -75,6 +75,10 @@ def utility_links(user) -> list[NavLink]:
     imports = url_or_none("dataio:import_list")
     if may_add and imports:
         links.append(NavLink(_("Imports"), imports, "upload", "imports"))
+    may_export = any(permissions.can(user, e.key, "export") for e in registry)
+    exports = url_or_none("dataio:export_list")
+    if may_export and exports:
+        links.append(NavLink(_("My exports"), exports, "download", "exports"))
     may_change = any(permissions.can(user, e.key, "change") for e in registry)
     duplicates = url_or_none("dataio:duplicate_list")
     if may_change and duplicates:
