@@ -1,0 +1,1 @@
+"""The security suite (issue 5): generated permission matrix, attack cases, consistency."""
