@@ -24,6 +24,8 @@ COMMANDS = {
     "token": "token create NAME [--name N]: print a new API token",
     "reindex": "rebuild the global search index",
     "import": "import FILE --type people|companies [--mapping NAME] [--user U] [--report PATH]",
+    "backup": "backup FILE: the database and uploaded files in one checked archive",
+    "restore": "restore FILE [--force]: verify an archive, load it, migrate and check",
 }
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime
 import decimal
+from collections.abc import Iterator
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -15,8 +18,29 @@ from rapport.core.models import CustomFieldDefinition
 Kind = CustomFieldDefinition.Kind
 
 
+_cache: contextvars.ContextVar[dict[str, list] | None] = contextvars.ContextVar(
+    "rapport_customfield_definitions", default=None
+)
+
+
 def definitions(entity: str) -> list[CustomFieldDefinition]:
-    return list(CustomFieldDefinition.objects.filter(entity=entity))
+    cache = _cache.get()
+    if cache is None:
+        return list(CustomFieldDefinition.objects.filter(entity=entity))
+    if entity not in cache:
+        cache[entity] = list(CustomFieldDefinition.objects.filter(entity=entity))
+    return cache[entity]
+
+
+@contextlib.contextmanager
+def cached_definitions() -> Iterator[None]:
+    """Read each entity's definitions once inside the block (bulk paths such as an import
+    batch validate thousands of records against the same definitions)."""
+    token = _cache.set({})
+    try:
+        yield
+    finally:
+        _cache.reset(token)
 
 
 def clean_value(definition: CustomFieldDefinition, value: Any) -> Any:

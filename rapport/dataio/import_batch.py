@@ -29,6 +29,19 @@ MATCH_LABELS = {
 }
 
 
+@dataclass(slots=True)
+class Outcome:
+    """A report line waiting to be written (plain data: thousands per batch)."""
+
+    number: int
+    outcome: str
+    reason: str
+    values: list[str]
+    object_id: int | None = None
+    before: dict | None = None
+    version_after: int | None = None
+
+
 @dataclass
 class Item:
     number: int
@@ -54,7 +67,7 @@ class Batch:
             if self.strategy == ImportJob.Strategy.CREATE
             else [k for k in job.match_on if k in usable]
         )
-        self.outcomes: dict[int, ImportRow] = {}
+        self.outcomes: dict[int, Outcome] = {}
         self.pending: list[Item] = []
         self.pending_keys: dict[tuple[str, str], Item] = {}
         self.known: dict[tuple[str, str], int] = {}
@@ -63,7 +76,7 @@ class Batch:
 
     # --- the batch ---------------------------------------------------------------------
 
-    def process(self, rows: list[tuple[int, list[str]]]) -> list[ImportRow]:
+    def process(self, rows: list[tuple[int, list[str]]]) -> list[Outcome]:
         items = []
         for number, cells in rows:
             record = build_record(
@@ -110,14 +123,7 @@ class Batch:
     # --- outcomes ----------------------------------------------------------------------
 
     def _row(self, item: Item, outcome: str, reason: str = "", **extra) -> None:
-        self.outcomes[item.number] = ImportRow(
-            job=self.job,
-            number=item.number,
-            outcome=outcome,
-            reason=reason,
-            values=item.cells,
-            **extra,
-        )
+        self.outcomes[item.number] = Outcome(item.number, outcome, reason, item.cells, **extra)
 
     def reject(self, item: Item, reason: str) -> None:
         self._row(item, ImportRow.Outcome.REJECTED, reason)
