@@ -65,12 +65,14 @@ def local_path(job: ImportJob) -> Iterator[str]:
     """A path to the job's file on this machine (a temporary copy when the storage is
     remote, as with S3 in the scale-out setup)."""
     try:
-        path = job.file.path
+        path = job.file.path if job.file else None
     except NotImplementedError:
         path = None
     if path and os.path.exists(path):
         yield path
         return
+    if not job.file or not job.file.storage.exists(job.file.name):
+        raise ValidationError({"file": [_("The uploaded file is no longer available.")]})
     suffix = os.path.splitext(job.filename)[1]
     with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
         with job.file.open("rb") as source:

@@ -157,7 +157,14 @@ def email(text: str) -> str:
 
 
 def phone(text: str, region: str) -> str:
-    return phones.to_e164(text, region=region)
+    """Spreadsheets drop the "+" of numbers stored as numbers (380671234567): a long
+    run of digits that is no number in the region is tried as international."""
+    try:
+        return phones.to_e164(text, region=region)
+    except ValidationError:
+        if text.isdigit() and len(text) >= 11:
+            return phones.to_e164("+" + text, region=region)
+        raise
 
 
 def tag(text: str) -> str:

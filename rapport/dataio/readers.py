@@ -182,9 +182,7 @@ def detect_source(headers: list[str]) -> str:
         <= names
     ):
         return "google"
-    if {"e-mail address", "business phone"} & names and (
-        "e-mail display name" in names or "mobile phone" in names or "business phone" in names
-    ):
+    if "e-mail display name" in names or {"e-mail address", "business phone"} <= names:
         return "outlook"
     return "generic"
 

@@ -379,3 +379,17 @@ def test_100k_rows_stream_with_flat_memory_and_counts_adding_up(alice, tmp_path)
     assert (job.created_count, job.skipped_count, job.rejected_count) == (1960, 96040, 2000)
     assert_counts_add_up(job, 100_000)
     assert Person.objects.count() == 1960
+
+
+def test_a_job_whose_file_is_gone_explains_it(alice):
+    job = upload(alice, csv_bytes([HEAD, ["Ann", "", "", "", "", "", ""]]))
+    job.file.delete(save=False)
+    with pytest.raises(ValidationError) as exc:
+        importing.import_preview(actor=alice, job=job)
+    assert "no longer available" in exc.value.message_dict["file"][0]
+
+
+def test_an_importer_with_personal_data_rights_imports_birthdays(admin):
+    job = run(admin, upload(admin, VCARDS.encode(), "contacts.vcf"))
+    assert job.created_count == 3
+    assert Person.objects.get(last_name="Doe").birthday.isoformat() == "1980-05-06"

@@ -316,3 +316,8 @@ def test_company_and_title_and_too_long_values(alice):
     )
     assert (record.company_name, record.job_title) == ("Acme", "CTO")
     assert "100" in record.errors[0]
+
+
+def test_phone_numbers_stored_as_numbers_get_their_plus_back(alice):
+    record = mapping.build_record("person", plan("phone"), ["380671234567"], actor=alice)
+    assert record.data["phones"][0]["number"] == "+380671234567"
