@@ -118,6 +118,7 @@ def words(text: str | None) -> list[str]:
     return _NON_ALNUM.sub(" ", fold(text)).split()
 
 
+@lru_cache(maxsize=262144)
 def canonical_given(name: str | None) -> str:
     """The canonical form of a given name: Sasha, Олександр, Aleksandr → alexander."""
     parts = words(name)
