@@ -327,7 +327,7 @@ def entity_router(spec: ApiSpec, api) -> Router:
         def run():
             obj = None
             if id <= MAX_ID:
-                obj = model.all_objects.restrict(request.auth, "delete").filter(pk=id).first()
+                obj = model.all_objects.restrict(request.auth, "view").filter(pk=id).first()
             if obj is None or obj.merged_into is not None:
                 survivor = survivor_of(request, id)
                 raise _merged_problem(survivor) if survivor else _not_found()
