@@ -23,21 +23,24 @@ WORK = ROOT / "var" / "bench-dedup"
 PG_SERVER = "postgres://postgres@127.0.0.1:5432"
 
 
-def prepare_database(engine: str, size: int) -> str:
-    """A fresh, empty database for this run; returns its DATABASE_URL."""
+def prepare_database(engine: str, size: int, *, reuse: bool = False) -> str:
+    """A fresh, empty database for this run (or the last run's, with `reuse`); returns
+    its DATABASE_URL."""
     WORK.mkdir(parents=True, exist_ok=True)
     if engine == "sqlite":
         path = WORK / f"dedup-{size}.sqlite3"
         for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+            if not reuse:
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
         return f"sqlite:///{path}"
     import psycopg
 
     name = f"rapport_bench_dedup_{size}"
     server = os.environ.get("BENCH_POSTGRES", PG_SERVER)
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
+    if not reuse:
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
     return f"{server}/{name}"
 
 
@@ -74,9 +77,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--probes", type=int, default=400)
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="time again on the data the last run with this size and seed loaded",
+    )
     args = parser.parse_args(argv)
 
-    os.environ["DATABASE_URL"] = prepare_database(args.engine, args.size)
+    os.environ["DATABASE_URL"] = prepare_database(args.engine, args.size, reuse=args.reuse)
     os.environ.setdefault("RAPPORT_DATA_DIR", str(WORK))
     os.environ["DJANGO_SETTINGS_MODULE"] = "rapport.settings.demo"
     import django
@@ -92,16 +100,30 @@ def main(argv: list[str] | None = None) -> int:
     from rapport.accounts.services import user_create
 
     call_command("migrate", verbosity=0)
-    user = user_create(
-        username="bench", password="bench-password-1", teams=["Bench"], admin=True, validate=False
-    )
     print(f"generating {args.size:,} people (seed {args.seed}) …", flush=True)
     data = generate(args.size, seed=args.seed)
-    started = time.perf_counter()
-    ids = load(data, owner=user, team=Team.objects.get(name="Bench"))
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
-    load_seconds = round(time.perf_counter() - started, 1)
+    if args.reuse:
+        from rapport.accounts.models import User
+        from rapport.contacts.models import Person
+
+        user = User.objects.get(username="bench")
+        ids = list(Person.objects.order_by("pk").values_list("pk", flat=True))
+        assert len(ids) == len(data.rows), "--reuse needs the data of a run with this size"
+        previous = json.loads((RESULTS / f"dedup-{args.engine}-{args.size}.json").read_text())
+        load_seconds = previous["load_seconds"]
+    else:
+        user = user_create(
+            username="bench",
+            password="bench-password-1",
+            teams=["Bench"],
+            admin=True,
+            validate=False,
+        )
+        started = time.perf_counter()
+        ids = load(data, owner=user, team=Team.objects.get(name="Bench"))
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        load_seconds = round(time.perf_counter() - started, 1)
     print(f"loaded in {load_seconds} s; scanning …", flush=True)
     truth_file = WORK / f"truth-{args.engine}-{args.size}.csv"
     with truth_file.open("w", newline="") as handle:
