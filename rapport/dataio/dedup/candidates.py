@@ -2,9 +2,11 @@
 
 Called by the create and edit forms (through `Entity.likely_duplicates`) and by
 `POST /api/v1/duplicates/check`, before anything is saved. It must stay cheap on a
-million rows: one query over indexed columns (normalised email, E.164 phone, domain,
-match key, employer) scoped by `restrict(user, "view")`, two prefetches for the few
-rows found, one for dismissals when editing — then the scan's own scorer.
+million rows: one raw UNION over indexed columns (normalised email, E.164 phone, domain,
+match key, employer) finds candidate ids — usually none, and that is the only query.
+Candidates are then read through `restrict(user, "view")` (a record the user may not
+see is never proposed), their emails and phones in one more query, dismissals when
+editing — and scored by the scan's own scorer.
 """
 
 from __future__ import annotations
@@ -47,10 +49,17 @@ class Match:
         return round(self.score * 100)
 
 
+def _text(value) -> str:
+    """A name as typed; anything that is not text (an API client's mistake) is no name."""
+    return value if isinstance(value, str) else ""
+
+
 def _items(value, key: str) -> list[str]:
     """Values out of the services' shapes: [{"address": …}], ["a@b"], or "a, b"."""
     if isinstance(value, str):
         value = [v for v in value.replace(";", ",").split(",")]
+    if not isinstance(value, list | tuple):
+        return []
     result = []
     for item in value or []:
         raw = item.get(key) if isinstance(item, Mapping) else item
@@ -101,8 +110,8 @@ def _marks(values) -> str:
 
 
 def _person_profile(data: Mapping[str, Any], user, instance) -> tuple[scoring.Profile, list]:
-    first = data.get("first_name", getattr(instance, "first_name", ""))
-    last = data.get("last_name", getattr(instance, "last_name", ""))
+    first = _text(data.get("first_name", getattr(instance, "first_name", "")))
+    last = _text(data.get("last_name", getattr(instance, "last_name", "")))
     company_id = _pk(data.get("company")) if "company" in data else None
     if company_id is None and instance is not None:
         company_id = instance.company_id
@@ -135,7 +144,7 @@ def _person_profile(data: Mapping[str, Any], user, instance) -> tuple[scoring.Pr
 
 
 def _company_profile(data: Mapping[str, Any], user, instance) -> tuple[scoring.Profile, list]:
-    name = data.get("name", getattr(instance, "name", ""))
+    name = _text(data.get("name", getattr(instance, "name", "")))
     domains = [normalize_domain(d) for d in _items(data.get("domains"), "domain")]
     profile = scoring.company_profile(
         None,

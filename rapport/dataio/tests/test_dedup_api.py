@@ -131,3 +131,16 @@ def test_endpoints_are_in_the_openapi_document(alice):
     listing = paths["/api/v1/duplicates"]["get"]
     assert {p["name"] for p in listing["parameters"]} >= {"entity", "cursor", "limit"}
     assert "application/problem+json" in listing["responses"]["400"]["content"]
+
+
+def test_check_with_odd_shapes_answers_without_matches_not_500(alice, pairs):
+    api = ApiClient(alice)
+    for data in (
+        {"first_name": 5, "last_name": ["x"], "emails": 3, "phones": {"a": 1}},
+        {"emails": [None, {"address": 7}], "phones": ["not a phone"], "addresses": "x"},
+        {},
+    ):
+        response = api.post("/duplicates/check", {"entity": "person", "data": data})
+        assert response.status_code == 200 and response.json() == {"items": []}
+    company = api.post("/duplicates/check", {"entity": "company", "data": {"name": ["x"]}})
+    assert company.status_code == 200
