@@ -48,6 +48,13 @@ def may_erase(user, person: Person) -> bool:
     return is_administrator(user) and permissions.allows(user, "person", "delete", person)
 
 
+def subjects_visible_to(user):
+    """People whose data requests the user may open: those they may view, the trash
+    included (a trashed record still holds the data), merge tombstones not (they are
+    part of their survivor)."""
+    return Person.all_objects.restrict(user, "view").filter(merged_into__isnull=True)
+
+
 def confirmation_matches(person: Person, typed: Any) -> bool:
     """Erasure is confirmed by typing the record's id (the same in every language)."""
     return str(typed or "").strip().lstrip("#") == str(person.pk)

@@ -17,7 +17,13 @@ from rapport.core.api.body import read_body
 from rapport.core.api.crud import json_response
 from rapport.core.api.problems import Problem, field_error
 from rapport.core.api.schemas import MAX_ID, WriteSchema
-from rapport.dataio.privacy import FORMAT_VERSION, confirmation_matches, may_erase, subject_export
+from rapport.dataio.privacy import (
+    FORMAT_VERSION,
+    confirmation_matches,
+    may_erase,
+    subject_export,
+    subjects_visible_to,
+)
 from rapport.dataio.privacy_erase import MAX_REASON, person_erase
 
 
@@ -46,7 +52,7 @@ class SubjectExportOut(BaseModel):
 def _visible(request, pk: int) -> Person:
     person = None
     if pk <= MAX_ID:
-        person = Person.objects.restrict(request.auth, "view").filter(pk=pk).first()
+        person = subjects_visible_to(request.auth).filter(pk=pk).first()
     if person is None:
         raise Problem(404, _("There is no such record, or you may not see it."))
     return person

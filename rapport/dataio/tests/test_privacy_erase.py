@@ -333,3 +333,22 @@ def test_cyrillic_names_and_many_addresses_are_found_in_other_records(
     assert traces_in_database(["Олександр", "Шевченко", "oleksandr shevchenko", emails[59]]) == []
     event = AuditEvent.objects.get(object_type="company", changes__has_key="note")
     assert event.changes == {"note": ["", "дзвонив [erased]"]}
+
+
+def test_a_person_in_the_trash_can_still_be_exported_and_erased(
+    subject, admin, carol, django_capture_on_commit_callbacks
+):
+    from rapport.core.services import trash
+
+    trash(actor=admin, obj=subject.person)
+    clear_throttle()
+    base = f"/privacy/people/{subject.person.pk}"
+    assert ApiClient(admin).get(f"{base}/export").json()["person"]["last_name"] == "Quuxworth"
+    assert is_problem(ApiClient(carol).get(f"{base}/export"), 404)
+    assert is_problem(ApiClient(admin).get(f"/privacy/people/{subject.tombstone.pk}/export"), 404)
+    url = f"/data/privacy/person/{subject.person.pk}/erase/"
+    with django_capture_on_commit_callbacks(execute=True):
+        done = browser(admin).post(url, {"reason": "asked", "confirm": str(subject.person.pk)})
+    assert done.status_code == 302 and done["Location"] == "/trash/"
+    erased = Person.all_objects.get(pk=subject.person.pk)
+    assert erased.first_name == "" and erased.deleted_at is not None

@@ -18,7 +18,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from rapport.contacts.models import Person
-from rapport.dataio.privacy import confirmation_matches, may_erase, subject_export
+from rapport.dataio.privacy import (
+    confirmation_matches,
+    may_erase,
+    subject_export,
+    subjects_visible_to,
+)
 from rapport.dataio.privacy_erase import MAX_REASON, person_erase
 
 
@@ -47,7 +52,7 @@ class ErasureForm(forms.Form):
 
 
 def _person(request, pk: int) -> Person:
-    return get_object_or_404(Person.objects.restrict(request.user, "view"), pk=pk)
+    return get_object_or_404(subjects_visible_to(request.user), pk=pk)
 
 
 @login_required
@@ -82,6 +87,8 @@ def erase_view(request, pk: int):
                 request,
                 _("The personal data of record #%(id)s was erased.") % {"id": person.pk},
             )
+            if person.deleted_at is not None:  # erased in the trash: it stays there
+                return redirect("core:trash")
             return redirect("people:detail", person.pk)
     return render(request, "dataio/privacy_erase.html", {"form": form, "object": person})
 
