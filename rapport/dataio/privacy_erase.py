@@ -22,7 +22,14 @@ from rapport.core.registry import registry
 from rapport.core.services import deny, lock_for_update, service, stamp
 from rapport.core.text import fold
 from rapport.dataio import suppression
-from rapport.dataio.models import DuplicatePair, ExternalKey, ImportJob, ImportRow, Merge
+from rapport.dataio.models import (
+    DuplicateCluster,
+    DuplicatePair,
+    ExternalKey,
+    ImportJob,
+    ImportRow,
+    Merge,
+)
 from rapport.dataio.privacy import may_erase, person_ids, related_rows
 from rapport.dataio.privacy_redact import Needles, blank, mentioning, scrub
 
@@ -182,8 +189,14 @@ def _redact_dataio(ids: list[int], needles: Needles) -> None:
     )
     _scrub_rows(other_merges, ["choices", "survivor_before", "merged_before", "moved"], pattern)
     ExternalKey.objects.filter(entity="person", object_id__in=ids).delete()
-    pairs = DuplicatePair.objects.filter(entity="person")
-    pairs.filter(models.Q(left_id__in=ids) | models.Q(right_id__in=ids)).delete()
+    # Proposals to merge the anonymous record are moot; the next scan re-proposes the
+    # other members of its clusters among themselves.
+    pairs = DuplicatePair.objects.filter(entity="person").filter(
+        models.Q(left_id__in=ids) | models.Q(right_id__in=ids)
+    )
+    DuplicateCluster.objects.filter(
+        pk__in=list(pairs.values_list("cluster_id", flat=True))
+    ).delete()
 
 
 def _drop_import_files(job_ids: set[int]) -> None:

@@ -352,3 +352,26 @@ def test_a_person_in_the_trash_can_still_be_exported_and_erased(
     assert done.status_code == 302 and done["Location"] == "/trash/"
     erased = Person.all_objects.get(pk=subject.person.pk)
     assert erased.first_name == "" and erased.deleted_at is not None
+
+
+def test_duplicate_proposals_with_the_person_are_dropped(
+    subject, admin, django_capture_on_commit_callbacks
+):
+    from rapport.dataio.models import DuplicateCluster, DuplicatePair, DuplicateScan
+
+    scan = DuplicateScan.objects.create(entity="person", status="done")
+    members = sorted([subject.person.pk, subject.other.pk])
+    mine = DuplicateCluster.objects.create(
+        scan=scan, entity="person", score=0.9, member_ids=members
+    )
+    DuplicatePair.objects.create(
+        cluster=mine, entity="person", left_id=members[0], right_id=members[1], score=0.9
+    )
+    unrelated = DuplicateCluster.objects.create(
+        scan=scan, entity="person", score=0.8, member_ids=[998, 999]
+    )
+    DuplicatePair.objects.create(
+        cluster=unrelated, entity="person", left_id=998, right_id=999, score=0.8
+    )
+    erase(admin, subject.person, django_capture_on_commit_callbacks)
+    assert list(DuplicateCluster.objects.values_list("pk", flat=True)) == [unrelated.pk]
