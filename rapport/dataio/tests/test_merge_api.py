@@ -110,3 +110,15 @@ def test_merge_post_is_idempotent_with_a_key(alice):
     again = client.post("/merges", body, HTTP_IDEMPOTENCY_KEY="merge-1")
     assert first.status_code == again.status_code == 201
     assert again["Idempotent-Replayed"] == "true" and again.json() == first.json()
+
+
+def test_merge_list_pages_with_a_cursor(alice):
+    client = ApiClient(alice)
+    people = [PersonFactory(actor=alice) for _ in range(4)]
+    ids = [_merge(client, people[0], p).json()["id"] for p in people[1:]]
+    first = client.get("/merges", {"limit": 2}).json()
+    second = client.get("/merges", {"limit": 2, "cursor": first["next_cursor"]}).json()
+    assert [m["id"] for m in first["items"] + second["items"]] == ids[::-1]
+    assert second["next_cursor"] is None
+    assert is_problem(client.get("/merges", {"colour": "red"}), 400)
+    assert is_problem(client.get("/merges", {"cursor": "nonsense"}), 400)

@@ -203,3 +203,12 @@ def test_old_link_follows_a_chain_of_merges(alice):
     response = _client(alice).get(reverse("people:detail", args=[a.pk]))
     assert response.status_code == 308
     assert response["Location"] == reverse("people:detail", args=[c.pk])
+
+
+def test_merge_page_refuses_a_record_with_itself(alice):
+    keep, _gone = _people(alice)
+    url = reverse("dataio:merge", args=["person", keep.pk, keep.pk])
+    for response in (_client(alice).get(url), _client(alice).post(url, {})):
+        assert response.status_code == 422
+        assert "cannot be merged with itself" in response.content.decode()
+    assert not Merge.objects.exists()

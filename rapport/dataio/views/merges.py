@@ -53,7 +53,9 @@ def _page(request, entity, survivor, merged, *, status=200, errors=None):
         "survivor": survivor,
         "merged": merged,
         "preview": shown,
-        "may_merge": allowed and permissions.allows(user, entity.key, "delete", merged),
+        "may_merge": allowed
+        and survivor.pk != merged.pk
+        and permissions.allows(user, entity.key, "delete", merged),
         "swap_url": reverse("dataio:merge", args=[entity.key, merged.pk, survivor.pk]),
         "errors": errors or [],
     }
@@ -65,6 +67,9 @@ def merge_page(request, entity: str, left: int, right: int):
     """GET: side by side, `left` survives; POST: merge with the chosen values."""
     entity = _entity(entity)
     survivor, merged = _live(entity, request.user, left), _live(entity, request.user, right)
+    if survivor.pk == merged.pk:
+        message = _("A record cannot be merged with itself.")
+        return _page(request, entity, survivor, merged, status=422, errors=[message])
     if request.method != "POST":
         return _page(request, entity, survivor, merged)
     choices = {
