@@ -13,6 +13,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -356,13 +357,15 @@ def test_counts_always_add_up_to_the_rows_in_the_file(alice, rows, strategy, mat
 
 
 def test_100k_rows_stream_with_flat_memory_and_counts_adding_up(alice, tmp_path):
-    """100,000 rows: 2,000 people, each repeated (skipped as the same email, after the
-    first batch by the database match) and every 50th row broken (rejected)."""
+    """100,000 rows (20,000 on PostgreSQL, where every statement is a round trip and the
+    memory bound is the same): 2,000 people, each repeated (skipped as the same email,
+    from the second batch on by the database match) and every 50th row broken."""
+    rows = 100_000 if connection.vendor == "sqlite" else 20_000
     path = tmp_path / "big.csv"
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["First name", "Last name", "Email", "Notes"])
-        for i in range(100_000):
+        for i in range(rows):
             k = i % 2000
             email = f"p{k}@example.com" if i % 50 else "broken"
             writer.writerow([f"First{k}", f"Last{k}", email, "note " * 8])
@@ -376,8 +379,13 @@ def test_100k_rows_stream_with_flat_memory_and_counts_adding_up(alice, tmp_path)
     finally:
         tracemalloc.stop()
     assert peak < 50 * 1024 * 1024
-    assert (job.created_count, job.skipped_count, job.rejected_count) == (1960, 96040, 2000)
-    assert_counts_add_up(job, 100_000)
+    rejected = rows // 50
+    assert (job.created_count, job.skipped_count, job.rejected_count) == (
+        1960,
+        rows - 1960 - rejected,
+        rejected,
+    )
+    assert_counts_add_up(job, rows)
     assert Person.objects.count() == 1960
 
 
