@@ -5,6 +5,7 @@ since, which the undo report lists instead of overwriting their work."""
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -54,16 +55,14 @@ def import_undo(*, actor, job: ImportJob) -> ImportJob:
         )
     report = _Report()
     model = Person if job.entity == "person" else Company
+    latest, created_ids = _versions(job)
     created = ImportRow.objects.filter(job=job, outcome=ImportRow.Outcome.CREATED).order_by(
         "number"
     )
     for chunk in _chunks(created.values_list("number", "object_id", "version_after", "before")):
-        _trash_created(actor, job.entity, model, chunk, report)
-    updated = ImportRow.objects.filter(job=job, outcome=ImportRow.Outcome.UPDATED).order_by(
-        "number"
-    )
-    for row in updated.iterator(chunk_size=CHUNK):
-        _restore_updated(actor, job.entity, model, row, report)
+        _trash_created(actor, job.entity, model, chunk, latest, report)
+    for group in _updated_groups(job, created_ids, report, actor):
+        _restore_updated(actor, job.entity, model, group, report)
     job.status = ImportJob.Status.UNDONE
     job.undone_at = timezone.now()
     job.undo_report = report.as_json()
@@ -77,6 +76,65 @@ def import_undo(*, actor, job: ImportJob) -> ImportJob:
         extra={k: v for k, v in job.undo_report.items() if k != "conflicts"},
     )
     return job
+
+
+def _versions(job: ImportJob) -> tuple[dict[int, int], set[int]]:
+    """Per record the version the import left it at (a record can be created and then
+    updated by a later row of the same file), and which records it created."""
+    latest: dict[int, int] = {}
+    created: set[int] = set()
+    rows = ImportRow.objects.filter(
+        job=job, outcome__in=[ImportRow.Outcome.CREATED, ImportRow.Outcome.UPDATED]
+    ).values_list("object_id", "outcome", "version_after")
+    for object_id, outcome, version in rows.iterator(chunk_size=2000):
+        if version is not None and version > latest.get(object_id, 0):
+            latest[object_id] = version
+        if outcome == ImportRow.Outcome.CREATED:
+            created.add(object_id)
+    return latest, created
+
+
+@dataclass
+class _Group:
+    """All the updates the import made to one record, undone together: the first row's
+    snapshot is the record before the import, the last row's version what it left."""
+
+    number: int
+    object_id: int
+    record: dict
+    version_after: int | None
+    employments: list[int] = field(default_factory=list)
+    companies: list[int] = field(default_factory=list)
+    external_keys: list[str] = field(default_factory=list)
+
+    def add(self, before: dict, version_after) -> None:
+        self.version_after = version_after
+        self.employments += before.get("employments", [])
+        self.companies += before.get("companies", [])
+        if before.get("external_key"):
+            self.external_keys.append(before["external_key"])
+
+
+def _updated_groups(job: ImportJob, created_ids: set[int], report, actor):
+    rows = (
+        ImportRow.objects.filter(job=job, outcome=ImportRow.Outcome.UPDATED)
+        .order_by("object_id", "number")
+        .values_list("number", "object_id", "before", "version_after")
+    )
+    group = None
+    for number, object_id, before, version_after in rows.iterator(chunk_size=CHUNK):
+        before = before or {}
+        if object_id in created_ids:  # created by this import: it goes to the trash
+            companies = before.get("companies", [])
+            report.trashed += _bulk_trash(actor, Company, _unchanged_companies(actor, companies))
+            continue
+        if group is None or group.object_id != object_id:
+            if group is not None:
+                yield group
+            group = _Group(number, object_id, before.get("record", {}), version_after)
+        group.add(before, version_after)
+    if group is not None:
+        yield group
 
 
 class _Report:
@@ -111,9 +169,12 @@ def _chunks(rows):
         yield chunk
 
 
-def _trash_created(actor, entity: str, model, chunk, report: _Report) -> None:
+def _trash_created(actor, entity: str, model, chunk, latest: dict, report: _Report) -> None:
     """Trash in bulk (one UPDATE, bulk audit rows, one index batch) what is unchanged."""
-    wanted = {object_id: (number, version) for number, object_id, version, _b in chunk}
+    wanted = {
+        object_id: (number, latest.get(object_id, version))
+        for number, object_id, version, _b in chunk
+    }
     companies = [c for *_r, before in chunk for c in (before or {}).get("companies", [])]
     objects = model.all_objects.in_bulk(list(wanted))
     ids = []
@@ -162,38 +223,39 @@ def _bulk_trash(actor, model, ids: list[int]) -> int:
     return len(objects)
 
 
-def _restore_updated(actor, entity: str, model, row: ImportRow, report: _Report) -> None:
-    extra = row.before or {}
-    obj = model.all_objects.filter(pk=row.object_id).first()
+def _restore_updated(actor, entity: str, model, group: _Group, report: _Report) -> None:
+    number, object_id = group.number, group.object_id
+    obj = model.all_objects.filter(pk=object_id).first()
     if obj is None or obj.deleted_at is not None:
-        report.conflict(row.number, row.object_id, _("no longer there (in the trash or merged)"))
+        report.conflict(number, object_id, _("no longer there (in the trash or merged)"))
         return
-    if obj.version != row.version_after:
-        report.conflict(row.number, row.object_id, _("changed since the import; not restored"))
+    if obj.version != group.version_after:
+        report.conflict(number, object_id, _("changed since the import; not restored"))
         return
     update = contacts.person_update if entity == "person" else contacts.company_update
-    employments = extra.get("employments", []) if entity == "person" else []
     try:
         with transaction.atomic():
-            for employment in obj.employments.filter(pk__in=employments) if employments else []:
-                contacts.employment_remove(actor=actor, employment=employment)
-            data = snapshots.restore_data(extra.get("record", {}), snapshots.snapshot(entity, obj))
+            if entity == "person" and group.employments:
+                for employment in obj.employments.filter(pk__in=group.employments):
+                    contacts.employment_remove(actor=actor, employment=employment)
+            data = snapshots.restore_data(group.record, snapshots.snapshot(entity, obj))
             if data:
-                update(actor=actor, data=data, expected_version=row.version_after, **{entity: obj})
+                update(
+                    actor=actor, data=data, expected_version=group.version_after, **{entity: obj}
+                )
     except ConflictError:
-        report.conflict(row.number, row.object_id, _("changed since the import; not restored"))
+        report.conflict(number, object_id, _("changed since the import; not restored"))
         return
     except PermissionDenied:
-        report.conflict(row.number, row.object_id, _("you may not change it"))
+        report.conflict(number, object_id, _("you may not change it"))
         return
     except ValidationError as exc:
-        report.conflict(row.number, row.object_id, " ".join(exc.messages))
+        report.conflict(number, object_id, " ".join(exc.messages))
         return
-    if extra.get("external_key"):
+    if group.external_keys:
         ExternalKey.objects.filter(
-            entity=entity, object_id=row.object_id, key=extra["external_key"]
+            entity=entity, object_id=object_id, key__in=group.external_keys
         ).delete()
-    companies = extra.get("companies", [])
-    if companies:
-        report.trashed += _bulk_trash(actor, Company, _unchanged_companies(actor, companies))
+    if group.companies:
+        report.trashed += _bulk_trash(actor, Company, _unchanged_companies(actor, group.companies))
     report.restored += 1

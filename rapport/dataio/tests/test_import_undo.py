@@ -119,3 +119,41 @@ def test_undo_needs_a_finished_import_and_its_user(alice, bob, admin):
     importing.import_undo(actor=admin, job=job)
     with pytest.raises(ValidationError):
         importing.import_undo(actor=alice, job=job)
+
+
+def test_a_record_updated_by_several_rows_is_restored_to_before_the_import(alice):
+    ann = PersonFactory(
+        actor=alice, first_name="Ann", last_name="Lee", emails=[{"address": "ann@example.com"}]
+    )
+    job = import_rows(
+        alice,
+        [
+            HEAD,
+            ["Anna", "", "ann@example.com", "", "Acme", "", ""],
+            ["Annie", "", "ann@example.com", "+380671234567", "Beta", "", "A7"],
+        ],
+        strategy="update",
+    )
+    assert [r.outcome for r in job.rows.all()] == ["updated", "updated"]
+    job = importing.import_undo(actor=alice, job=job)
+    assert job.undo_report["conflict_count"] == 0 and job.undo_report["restored"] == 1
+    ann.refresh_from_db()
+    assert (ann.first_name, ann.primary_phone, ann.company) == ("Ann", "", None)
+    assert not ann.employments.exists() and not ExternalKey.objects.exists()
+    assert Company.objects.count() == 0
+
+
+def test_a_record_created_and_then_updated_by_the_same_file_is_trashed(alice):
+    job = import_rows(
+        alice,
+        [
+            HEAD,
+            ["Ann", "", "ann@example.com", "", "", "", ""],
+            ["Anna", "", "ann@example.com", "", "Acme", "", ""],
+        ],
+        strategy="update",
+    )
+    assert [r.outcome for r in job.rows.all()] == ["created", "updated"]
+    job = importing.import_undo(actor=alice, job=job)
+    assert job.undo_report["conflict_count"] == 0
+    assert Person.objects.count() == 0 and Company.objects.count() == 0
