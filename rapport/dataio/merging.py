@@ -299,7 +299,7 @@ def record_merge(
         moved=moved,
     )
     counts = moved_counts(moved)
-    changes = audit.diff(_visible(survivor_before), _visible(snapshot(survivor)))
+    changes = audit.diff(_audited(model, survivor_before), _audited(model, snapshot(survivor)))
     extra = {"merged_id": merged.pk, "merge_id": merge.pk, "moved": counts}
     audit.record(audit.Action.MERGE, actor=actor, obj=survivor, changes=changes, extra=extra)
     audit.record(
@@ -312,11 +312,12 @@ def record_merge(
     return merge
 
 
-NOISE = frozenset({"version", "updated_at", "updated_by_id", "deleted_at", "deleted_by_id"})
-
-
-def _visible(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if k not in NOISE}
+def _audited(model, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields a person chose or that were united, by name (as other audit rows)."""
+    fields = merge_fields(model) + [
+        model._meta.get_field(name) for name in COUPLED if hasattr(model, name)
+    ]
+    return {f.name: values.get(f.attname) for f in fields}
 
 
 def moved_counts(moved: Mapping[str, Any]) -> dict[str, int]:

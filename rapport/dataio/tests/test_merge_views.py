@@ -132,6 +132,7 @@ def test_history_lists_merges_with_undo(alice, carol):
     merge = record_merge(actor=alice, entity="person", survivor=keep, merged=gone)
     html = _client(alice).get(reverse("dataio:merge_list")).content.decode()
     assert f'data-merge-row="{merge.pk}"' in html
+    assert "Ivan Petrenko-Sr" in html and "Ivan Petrenko " in html  # both records named
     assert reverse("dataio:merge_undo", args=[merge.pk]) in html
     assert (
         f'data-merge-row="{merge.pk}"'

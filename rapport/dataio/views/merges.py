@@ -153,6 +153,14 @@ def merge_list(request):
         )
     except keyset.CursorError as exc:
         raise Http404 from exc
+    wanted: dict[str, set[int]] = {}
+    for merge in page.items:
+        wanted.setdefault(merge.entity, set()).update((merge.survivor_id, merge.merged_id))
+    names = {
+        (key, obj.pk): str(obj)
+        for key, ids in wanted.items()
+        for obj in registry.get(key).model.all_objects.filter(pk__in=sorted(ids))
+    }
     rows = []
     for merge in page.items:
         entity = registry.get(merge.entity)
@@ -160,6 +168,8 @@ def merge_list(request):
             {
                 "merge": merge,
                 "entity": entity,
+                "survivor": names.get((merge.entity, merge.survivor_id), ""),
+                "merged": names.get((merge.entity, merge.merged_id), ""),
                 "moved": sum(moved_counts(merge.moved).values()),
                 "survivor_url": reverse(f"{entity.url_base}:detail", args=[merge.survivor_id]),
                 "merged_url": reverse(f"{entity.url_base}:detail", args=[merge.merged_id]),
