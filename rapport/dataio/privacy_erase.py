@@ -17,7 +17,7 @@ from django.utils.translation import pgettext
 from rapport.contacts.models import Consent, Employment, Person
 from rapport.core import audit, search
 from rapport.core.exceptions import ValidationError
-from rapport.core.models import AuditEvent
+from rapport.core.models import AuditEvent, TrackedModel
 from rapport.core.registry import registry
 from rapport.core.services import deny, lock_for_update, service, stamp
 from rapport.core.text import fold
@@ -83,6 +83,8 @@ def _scrub_rows(queryset, fields: list[str], pattern) -> list[models.Model]:
             if new != value:
                 updates[name] = new
         if updates:
+            if isinstance(obj, TrackedModel):  # an edit open elsewhere must not undo this
+                updates["version"] = models.F("version") + 1
             type(obj)._base_manager.filter(pk=obj.pk).update(**updates)
             changed.append(obj)
     return changed

@@ -375,3 +375,26 @@ def test_duplicate_proposals_with_the_person_are_dropped(
     )
     erase(admin, subject.person, django_capture_on_commit_callbacks)
     assert list(DuplicateCluster.objects.values_list("pk", flat=True)) == [unrelated.pk]
+
+
+def test_records_of_other_entities_pointing_at_the_person_are_scrubbed_and_versioned(
+    subject, admin, carol, erin, monkeypatch, django_capture_on_commit_callbacks
+):
+    # No later entity (deals, activities) points at people yet: let companies stand in,
+    # reached through their employments.
+    from rapport.contacts.models import Company
+
+    monkeypatch.setattr(privacy, "related_relations", lambda: [(Company, "employments__person")])
+    with django_capture_on_commit_callbacks(execute=True):
+        foreign = CompanyFactory(actor=carol, name="Quuxworth Holdings", domains=["qh.example"])
+        services.employment_add(actor=admin, person=subject.person, company=foreign)
+    doc = privacy.subject_export(actor=erin, person=subject.person)
+    assert [c["name"] for c in doc["related"]["contacts.company"]] == ["Acme Widgets"]
+    assert doc["related_not_shown"] == {"contacts.company": 1}  # team B: not erin's to see
+    versions = {c.pk: c.version for c in Company.objects.all()}
+    erase(admin, subject.person, django_capture_on_commit_callbacks)
+    foreign.refresh_from_db()
+    assert foreign.name == "[erased] Holdings" and foreign.version == versions[foreign.pk] + 1
+    acme = Company.objects.get(pk=subject.company.pk)
+    assert acme.name == "Acme Widgets" and acme.version == versions[acme.pk]
+    assert search.search(admin, "Holdings")[0].title == "[erased] Holdings"
