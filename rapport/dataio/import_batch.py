@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from rapport.contacts.models import Company, EmailAddress, Person, PhoneNumber
 from rapport.core import permissions
@@ -20,12 +21,11 @@ from rapport.dataio.mapping import BuildContext, Record, build_record
 from rapport.dataio.models import ExternalKey, ImportJob, ImportRow
 from rapport.dataio.suppression import suppressed_digests
 
-ERASED = "erased person; not re-created"
 MATCH_LABELS = {
-    "email": _("email"),
-    "phone": _("phone"),
-    "name_company": _("name and company"),
-    "external_id": _("external id"),
+    "email": gettext_lazy("email"),
+    "phone": gettext_lazy("phone"),
+    "name_company": gettext_lazy("name and company"),
+    "external_id": gettext_lazy("external id"),
 }
 
 
@@ -129,15 +129,16 @@ class Batch:
         self._row(item, ImportRow.Outcome.REJECTED, reason)
 
     def skip(self, item: Item, object_id: int, kind: str) -> None:
+        label = _("name") if self.entity == "company" and kind == "name_company" else None
         row = self.row_of.get(object_id)
         if row is not None:
             reason = _("Same %(key)s as row %(row)s of this file.") % {
-                "key": MATCH_LABELS[kind],
+                "key": label or MATCH_LABELS[kind],
                 "row": row,
             }
         else:
             reason = _("A record with this %(key)s exists (#%(id)s).") % {
-                "key": MATCH_LABELS[kind],
+                "key": label or MATCH_LABELS[kind],
                 "id": object_id,
             }
         self._row(item, ImportRow.Outcome.SKIPPED, reason, object_id=object_id)
@@ -245,7 +246,7 @@ class Batch:
             if {e["address"].lower() for e in data.get("emails", [])} & bad_emails or {
                 p["number"] for p in data.get("phones", [])
             } & bad_phones:
-                self.reject(item, _(ERASED))
+                self.reject(item, _("erased person; not re-created"))
             else:
                 kept.append(item)
         return kept
