@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from rapport.core import permissions, search
 
-from . import matrix
+from . import matrix_doors as doors
 from .conftest import PERSONA_NAMES, api_as, entities, make_record, page_as
 
 pytestmark = pytest.mark.django_db
@@ -45,14 +45,14 @@ class DataView:
 
 def _detail(user, entity, records) -> set[int]:
     web = page_as(user)
-    answers = {r.pk: web.get(matrix.ui_url(entity, f"{r.pk}/")).status_code for r in records}
+    answers = {r.pk: web.get(doors.ui_url(entity, f"{r.pk}/")).status_code for r in records}
     assert set(answers.values()) <= {200, 404}, answers
     return {pk for pk, status in answers.items() if status == 200}
 
 
 def _api_detail(user, entity, records) -> set[int]:
     api = api_as(user)
-    answers = {r.pk: api.get(matrix.api_url(entity, f"/{r.pk}")).status_code for r in records}
+    answers = {r.pk: api.get(doors.api_url(entity, f"/{r.pk}")).status_code for r in records}
     assert set(answers.values()) <= {200, 404}, answers
     return {pk for pk, status in answers.items() if status == 200}
 
@@ -63,7 +63,7 @@ def _api_list_small_pages(user, entity, records) -> set[int]:
     seen: list[int] = []
     params: dict = {"limit": 2}
     for _ in range(200):
-        data = api.get(matrix.api_url(entity), params).json()
+        data = api.get(doors.api_url(entity), params).json()
         seen += [item["id"] for item in data["items"]]
         if not data["next_cursor"]:
             break
@@ -76,8 +76,8 @@ def _search(user, entity, records) -> set[int]:
     web = page_as(user)
     found = set()
     for record in records:
-        response = web.get("/search/", {"q": matrix.search_terms(entity, record)[0]})
-        if record.pk in matrix.ids_in_html(entity, response.content.decode()):
+        response = web.get("/search/", {"q": doors.search_terms(entity, record)[0]})
+        if record.pk in doors.ids_in_html(entity, response.content.decode()):
             found.add(record.pk)
     return found
 
@@ -86,15 +86,13 @@ def _search(user, entity, records) -> set[int]:
 # or report module adds its own entry here for the entities it shows.
 VIEWS: dict[str, list[DataView]] = {
     "*": [
-        DataView("UI list (all pages)", lambda u, e, r: matrix.ui_list_ids(page_as(u), e)),
+        DataView("UI list (all pages)", lambda u, e, r: doors.ui_list_ids(page_as(u), e)),
         DataView("API list (all pages)", _api_list_small_pages),
         DataView("UI detail", _detail),
         DataView("API detail", _api_detail),
         DataView("search page", _search),
-        DataView("UI export CSV", lambda u, e, r: matrix.ui_export_ids(page_as(u), e), ("export",)),
-        DataView(
-            "API export CSV", lambda u, e, r: matrix.api_export_ids(api_as(u), e), ("export",)
-        ),
+        DataView("UI export CSV", lambda u, e, r: doors.ui_export_ids(page_as(u), e), ("export",)),
+        DataView("API export CSV", lambda u, e, r: doors.api_export_ids(api_as(u), e), ("export",)),
     ],
 }
 
