@@ -9,6 +9,8 @@ only) so a later import or form does not silently re-create them.
 
 from __future__ import annotations
 
+import json
+
 from django.core.files.storage import default_storage
 from django.db import models, transaction
 from django.utils.translation import gettext as _
@@ -17,7 +19,7 @@ from django.utils.translation import pgettext
 from rapport.contacts.models import Consent, Employment, Person
 from rapport.core import audit, search
 from rapport.core.exceptions import ValidationError
-from rapport.core.models import AuditEvent, TrackedModel
+from rapport.core.models import AuditEvent, IdempotencyRecord, TrackedModel
 from rapport.core.registry import registry
 from rapport.core.services import deny, lock_for_update, service, stamp
 from rapport.core.text import fold
@@ -213,6 +215,26 @@ def _drop_import_files(job_ids: set[int]) -> None:
         transaction.on_commit(lambda name=name: default_storage.delete(name))
 
 
+def _drop_replays(needles: Needles) -> None:
+    """Stored API answers (kept a day for `Idempotency-Key` replays) that show the person:
+    forgetting one only means a retry with that key runs again."""
+    pattern = needles.pattern()
+    if pattern is None:
+        return
+    doomed = []
+    for pk, response in IdempotencyRecord.objects.exclude(response=None).values_list(
+        "pk", "response"
+    ):
+        text = bytes(response).decode("utf-8", "replace")
+        try:
+            text += json.dumps(json.loads(text), ensure_ascii=False)
+        except ValueError:
+            pass
+        if pattern.search(text):
+            doomed.append(pk)
+    IdempotencyRecord.objects.filter(pk__in=doomed).delete()
+
+
 def _compact_search_index() -> None:
     search.backend().compact()
 
@@ -252,6 +274,7 @@ def person_erase(*, actor, person: Person, reason: str) -> Person:
         _anonymise(record, actor=actor)
     history = _redact_history(ids, needles)
     _redact_dataio(ids, needles)
+    _drop_replays(needles)
     new = suppression.suppress(emails=emails, phones=phones)
     for record in people:
         audit.record(

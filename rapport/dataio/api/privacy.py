@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from rapport.contacts.models import Person
 from rapport.core.api.body import read_body
 from rapport.core.api.crud import json_response
+from rapport.core.api.idempotency import idempotent
 from rapport.core.api.problems import Problem, field_error
 from rapport.core.api.schemas import MAX_ID, WriteSchema
 from rapport.dataio.privacy import (
@@ -80,9 +81,14 @@ def router() -> Router:
         response={200: ErasureOut},
         operation_id="person_erase",
         summary="Erase a person's personal data (administrators; irreversible)",
-        openapi_extra={"x-rapport": {"body": ErasureIn}},
+        openapi_extra={"x-rapport": {"body": ErasureIn, "idempotent": True}},
     )
     def erase(request, id: int):  # noqa: A002
+        return idempotent(
+            request, lambda: _erase(request, id), lambda e: router.api.on_exception(request, e)
+        )
+
+    def _erase(request, id: int):  # noqa: A002
         person = _visible(request, id)
         if not may_erase(request.auth, person):
             # Let the service refuse it, so the denial is audited like every other.

@@ -398,3 +398,30 @@ def test_records_of_other_entities_pointing_at_the_person_are_scrubbed_and_versi
     acme = Company.objects.get(pk=subject.company.pk)
     assert acme.name == "Acme Widgets" and acme.version == versions[acme.pk]
     assert search.search(admin, "Holdings")[0].title == "[erased] Holdings"
+
+
+def test_stored_api_answers_showing_the_person_are_forgotten(
+    admin, alice, django_capture_on_commit_callbacks
+):
+    from rapport.core.models import IdempotencyRecord
+
+    clear_throttle()
+    client = ApiClient(admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        created = client.post(
+            "/people",
+            {"first_name": "Йосип", "last_name": "Пшеничний", "emails": [{"address": "yp@ex.ua"}]},
+            HTTP_IDEMPOTENCY_KEY="create-yp",
+        )
+        ApiClient(alice).post("/people", {"first_name": "Kept"}, HTTP_IDEMPOTENCY_KEY="other")
+    person = Person.objects.get(pk=created.json()["id"])
+    path = f"/privacy/people/{person.pk}/erase"
+    body = {"reason": "asked", "confirm": person.pk}
+    with django_capture_on_commit_callbacks(execute=True):
+        first = client.post(path, body, HTTP_IDEMPOTENCY_KEY="erase-yp")
+    replay = client.post(path, body, HTTP_IDEMPOTENCY_KEY="erase-yp")
+    assert first.status_code == replay.status_code == 200
+    assert replay["Idempotent-Replayed"] == "true" and replay.json() == first.json()
+    assert traces_in_database(["Пшеничний", "yp@ex.ua"]) == []
+    assert IdempotencyRecord.objects.filter(key="other").exists()
+    assert AuditEvent.objects.filter(action="erase", object_id=person.pk).count() == 1
