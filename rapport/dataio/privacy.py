@@ -8,6 +8,8 @@ administrators only, on a person they may delete, confirmed by typing the record
 
 from __future__ import annotations
 
+import base64
+import mimetypes
 from collections.abc import Iterator
 from typing import Any
 
@@ -117,9 +119,23 @@ def _person_section(person: Person) -> dict[str, Any]:
     data["full_name"] = person.full_name
     data["owner"] = {"id": person.owner_id, "name": str(person.owner or "")}
     data["team"] = {"id": person.team_id, "name": str(person.team or "")}
+    data["photo_file"] = _photo(person)
     data["emails"] = [row_data(e) for e in person.emails.order_by("position", "id")]
     data["phones"] = [row_data(p) for p in person.phones.order_by("position", "id")]
     return data
+
+
+def _photo(person: Person) -> dict[str, str] | None:
+    """The photo itself (a copy of the data, not just its name), base64-encoded."""
+    if not person.photo:
+        return None
+    try:
+        with person.photo.open("rb") as handle:
+            content = handle.read()
+    except OSError:
+        return None
+    kind = mimetypes.guess_type(person.photo.name)[0] or "application/octet-stream"
+    return {"content_type": kind, "base64": base64.b64encode(content).decode("ascii")}
 
 
 def _custom_fields(person: Person) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@ for those allowed (outsider 404, viewer and rep 403, denials audited)."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 from dataclasses import dataclass
@@ -188,6 +189,8 @@ def test_export_holds_every_row_about_the_subject(subject, admin):
     )
     assert record["birthday"] == "1980-04-05" and record["gender"] == "male"
     assert record["notes"] == NOTES and record["photo"].startswith("people/")
+    assert record["photo_file"]["content_type"] == "image/png"
+    assert base64.b64decode(record["photo_file"]["base64"]).startswith(b"\x89PNG")
     assert [e["address"] for e in record["emails"]] == [EMAIL, EMAIL_2, OLD_EMAIL]
     assert [p["number"] for p in record["phones"]] == [PHONE, PHONE_2]
     assert record["addresses"][0]["street"] == "17 Wombat Lane"
