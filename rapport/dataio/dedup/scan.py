@@ -1,8 +1,8 @@
 """The background duplicate scan over a whole table.
 
 Blocking happens in SQL: records that share a normalised email, an E.164 phone, a
-company domain or a phonetic match key (GROUP BY … HAVING COUNT(*) > 1) become
-candidate pairs; a block larger than `BLOCK_CAP` (a shared info@ address, the most
+company domain or a phonetic match key (for people: at the same employer) (GROUP BY …
+HAVING COUNT(*) > 1) become candidate pairs; a block larger than `BLOCK_CAP` (a shared info@ address, the most
 common name key) is skipped and counted, since comparing everyone in it would be
 quadratic and mostly noise. Only records in some pair are loaded, in chunks, and
 scored in Python; pairs at or above the threshold that nobody dismissed are joined
@@ -55,52 +55,59 @@ class ScanResult:
 # --- blocking ------------------------------------------------------------------------
 
 
-def _blocks(queryset, key: str, member: str, result: ScanResult) -> Iterator[list[int]]:
-    """Ids sharing each value of `key` (blocks of 2…BLOCK_CAP); bigger blocks are counted
-    in `result` and skipped."""
-    counted = (
-        queryset.exclude(**{key: ""})
-        .values(key)
-        .annotate(n=Count("*"))
-        .filter(n__gt=1)
-        .values_list(key, "n")
-        .order_by()
-    )
-    wanted = []
-    for value, size in counted.iterator(chunk_size=5000):
-        if size > BLOCK_CAP:
-            result.skipped_blocks += 1
-            result.skipped_records += size
-        else:
-            wanted.append(value)
-    for start in range(0, len(wanted), CHUNK):
-        chunk = wanted[start : start + CHUNK]
-        members: dict[str, list[int]] = defaultdict(list)
-        rows = queryset.filter(**{f"{key}__in": chunk}).values_list(key, member).order_by()
-        for value, pk in rows:
-            members[value].append(pk)
-        yield from members.values()
+def _blocks(
+    queryset, key: str, member: str, result: ScanResult, *, within: str | None = None
+) -> Iterator[list[int]]:
+    """Ids sharing each value of `key` (and of `within`, when given), in blocks of
+    2…BLOCK_CAP; bigger blocks are counted in `result` and skipped.
+
+    The database groups and counts; members of the blocks worth comparing come back in
+    one query ordered by key, grouped here as they stream."""
+    queryset = queryset.exclude(**{key: ""})
+    if within:
+        queryset = queryset.filter(**{f"{within}__isnull": False})
+    groups = queryset.values(key, *([within] if within else [])).annotate(n=Count("*")).order_by()
+    for size in groups.filter(n__gt=BLOCK_CAP).values_list("n", flat=True):
+        result.skipped_blocks += 1
+        result.skipped_records += size
+    shared = groups.filter(n__gt=1, n__lte=BLOCK_CAP).values(key)
+    fields = [key, *([within] if within else []), member]
+    rows = queryset.filter(**{f"{key}__in": shared}).values_list(*fields).order_by(*fields[:-1])
+    block: list[int] = []
+    current = None
+    for row in rows.iterator(chunk_size=10000):
+        if row[:-1] != current:
+            if 1 < len(block) <= BLOCK_CAP:
+                yield block
+            block, current = [], row[:-1]
+        block.append(row[-1])
+    if 1 < len(block) <= BLOCK_CAP:
+        yield block
 
 
 def candidate_pairs(entity: str, result: ScanResult) -> set[tuple[int, int]]:
-    """Every (smaller id, larger id) pair sharing a block, over live records."""
+    """Every (smaller id, larger id) pair sharing a block, over live records.
+
+    People meet on a shared email or phone, or on the name key *at the same employer*:
+    a name alone never scores above the threshold without an employer or address to back
+    it, and blocking the name key on its own grows quadratically with common names."""
     model = Person if entity == "person" else Company
     dead = set(model.all_objects.filter(deleted_at__isnull=False).values_list("pk", flat=True))
     if entity == "person":
         sources = [
-            (EmailAddress.objects.all(), "normalized", "person_id"),
-            (PhoneNumber.objects.filter(person__isnull=False), "number", "person_id"),
-            (Person.objects.all(), "match_key", "pk"),
+            (EmailAddress.objects.all(), "normalized", "person_id", None),
+            (PhoneNumber.objects.filter(person__isnull=False), "number", "person_id", None),
+            (Person.objects.all(), "match_key", "pk", "company_id"),
         ]
     else:
         sources = [
-            (Company.objects.all(), "primary_domain", "pk"),
-            (PhoneNumber.objects.filter(company__isnull=False), "number", "company_id"),
-            (Company.objects.all(), "match_key", "pk"),
+            (Company.objects.all(), "primary_domain", "pk", None),
+            (PhoneNumber.objects.filter(company__isnull=False), "number", "company_id", None),
+            (Company.objects.all(), "match_key", "pk", None),
         ]
     pairs: set[tuple[int, int]] = set()
-    for queryset, key, member in sources:
-        for block in _blocks(queryset, key, member, result):
+    for queryset, key, member, within in sources:
+        for block in _blocks(queryset, key, member, result, within=within):
             ids = sorted({pk for pk in block if pk not in dead})
             pairs.update(combinations(ids, 2))
     return pairs
