@@ -9,6 +9,7 @@ later is attacked too.
 from __future__ import annotations
 
 import itertools
+import re
 import typing
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
 from pydantic import BaseModel
 
 from rapport.core.api.crud import specs
@@ -214,3 +216,34 @@ def post_form(client, url: str, body: dict[str, str]):
         for key in dropped:
             body.pop(key)
     return response, body
+
+
+# --- the URL map -----------------------------------------------------------------------
+
+
+def ui_routes() -> list[tuple[str, object]]:
+    """(route, callback) of every non-API URL pattern, as written in the URL map."""
+
+    def walk(patterns, prefix):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern))
+            elif isinstance(pattern, URLPattern):
+                yield prefix + str(pattern.pattern), pattern.callback
+
+    return [
+        (route, callback)
+        for route, callback in walk(get_resolver().url_patterns, "/")
+        if not route.startswith(("/api/", "/^api"))
+    ]
+
+
+def concrete(route: str, pk: int) -> str | None:
+    """A URL for a route: ids filled with a real record's id, other parts with a word."""
+    url = re.sub(r"<int:[^>]+>", str(pk), route)
+    url = re.sub(r"<str:entity>", "person", url)
+    url = re.sub(r"<(str|slug|path):[^>]+>", "x", url)
+    url = url.replace("^", "").replace("$", "").replace("\\Z", "")
+    if re.search(r"[()\[\]?*+\\]", url):  # a regular expression we cannot fill in blindly
+        return None
+    return url

@@ -10,41 +10,23 @@ import re
 import pytest
 from django.conf import settings
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
 
 from rapport.core.api.testing import is_problem
 
-from .attacks import api, api_url, browser, entities, make, plant, text_fields, text_value
+from .attacks import (
+    api,
+    api_url,
+    browser,
+    concrete,
+    entities,
+    make,
+    plant,
+    text_fields,
+    text_value,
+    ui_routes,
+)
 
 pytestmark = pytest.mark.django_db
-
-
-def ui_routes() -> list[tuple[str, object]]:
-    """(route, callback) of every non-API URL pattern, as written in the URL map."""
-
-    def walk(patterns, prefix):
-        for pattern in patterns:
-            if isinstance(pattern, URLResolver):
-                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern))
-            elif isinstance(pattern, URLPattern):
-                yield prefix + str(pattern.pattern), pattern.callback
-
-    return [
-        (route, callback)
-        for route, callback in walk(get_resolver().url_patterns, "/")
-        if not route.startswith(("/api/", "/^api"))
-    ]
-
-
-def concrete(route: str, pk: int) -> str | None:
-    """A URL for a route: ids filled with a real record's id, other parts with a word."""
-    url = re.sub(r"<int:[^>]+>", str(pk), route)
-    url = re.sub(r"<str:entity>", "person", url)
-    url = re.sub(r"<(str|slug|path):[^>]+>", "x", url)
-    url = url.replace("^", "").replace("$", "").replace("\\Z", "")
-    if re.search(r"[()\[\]?*+\\]", url):  # a regular expression we cannot fill in blindly
-        return None
-    return url
 
 
 # Routes that take POSTs from other sites on purpose; each needs a reason. (None today.)
