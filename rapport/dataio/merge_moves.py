@@ -15,7 +15,7 @@ from django.db import models
 
 from rapport.core import audit
 from rapport.core.models import AuditEvent
-from rapport.dataio.models import ExternalKey, ImportRow
+from rapport.dataio.models import ExternalKey
 
 # Child rows that are de-duplicated rather than moved when the survivor has the same value.
 CHANNEL_KEYS = {"contacts.emailaddress": ("normalized",), "contacts.phonenumber": ("number",)}
@@ -129,12 +129,15 @@ def _place_after(model, fk, survivor, moved: list[int], theirs: list) -> dict[st
     return changed
 
 
-# Rows that name a record by (type, id) rather than by foreign key.
 def soft_references(entity_key: str, pk: int) -> dict[str, models.QuerySet]:
+    """Rows that name a record by (type, id) rather than by foreign key.
+
+    Import report rows are deliberately not here: they say what the import did to which
+    id, and import undo must see the tombstone there (and report it as merged) rather
+    than trash or roll back the survivor, which the import never created."""
     return {
         "core.auditevent": AuditEvent.objects.filter(object_type=entity_key, object_id=pk),
         "dataio.externalkey": ExternalKey.objects.filter(entity=entity_key, object_id=pk),
-        "dataio.importrow": ImportRow.objects.filter(job__entity=entity_key, object_id=pk),
     }
 
 

@@ -120,7 +120,6 @@ def _united(model, survivor, merged) -> list[tuple[str, list[str]]]:
 SOFT_LABELS = {
     "core.auditevent": lambda: _("history entries"),
     "dataio.externalkey": lambda: _("external ids"),
-    "dataio.importrow": lambda: _("import report rows"),
 }
 
 
