@@ -196,3 +196,17 @@ def test_company_page_links_records_and_merge(admin, alice):
     assert f"/companies/{one.pk}/" in html and f"/companies/{two.pk}/" in html
     assert f"/data/merges/company/{one.pk}/{two.pk}/" in html
     assert "same domain" in html
+
+
+def test_nicknames_at_the_same_employer_are_found_without_shared_channels(admin, alice):
+    acme = CompanyFactory(actor=alice, name="Acme")
+    bill = person(alice, "Bill", "Gates", email="bill@one.example")
+    william = person(alice, "William", "Gates", email="wg@two.example")
+    elsewhere = person(alice, "William", "Gates", email="w@three.example")
+    Person.objects.filter(pk__in=[bill.pk, william.pk]).update(company=acme)
+    scan = run(actor=admin)
+    assert clusters() == [{bill.pk, william.pk}]
+    assert elsewhere.pk not in clusters()[0]
+    reasons = DuplicateCluster.objects.get().reasons
+    assert reasons == [{"code": "company"}, {"code": "name", "score": 100}]
+    assert scan.pairs == 1
