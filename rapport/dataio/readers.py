@@ -14,6 +14,7 @@ import csv
 import datetime
 import os
 import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -28,6 +29,11 @@ ENCODINGS: list[tuple[str, str]] = encodings.ENCODINGS
 DELIMITERS = (",", ";", "\t", "|")
 SAMPLE_BYTES = 256 * 1024
 HEADER_SCAN_ROWS = 10
+# An honest XLSX unpacks to some 5-20 times its size; far more is a zip bomb that would
+# keep a worker parsing padding for minutes. Small files may compress better (blank
+# sheets), so the ratio counts only above ZIP_BOMB_MIN_BYTES unpacked.
+ZIP_BOMB_RATIO = 100
+ZIP_BOMB_MIN_BYTES = 16 * 1024 * 1024
 # The fixed columns a vCard becomes (English: they are data headers, not interface text).
 VCARD_HEADERS = [
     "Full name",
@@ -105,6 +111,8 @@ def sniff(
     else:
         encoding = encodings.detect(path, head)
     text = _decode_sample(head, encoding)
+    if kind == "vcard" and "BEGIN:VCARD" not in text.upper():
+        raise _file_error(_("This file holds no vCard (there is no BEGIN:VCARD line)."))
     if kind == "vcard" or text.lstrip("\ufeff \r\n\t").upper().startswith("BEGIN:VCARD"):
         return Sniffed("vcard", encoding, "", headers=list(VCARD_HEADERS), source="vcard")
     if delimiter:
@@ -256,9 +264,26 @@ def _csv_rows(path: str, encoding: str, delimiter: str) -> Iterator[list[str]]:
 # --- XLSX ----------------------------------------------------------------------------
 
 
+def _check_unpacked_size(path: str) -> None:
+    """Refuse a zip bomb by the sizes its directory declares (zipfile never inflates a
+    member past its declared size, so the declaration cannot understate it)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(item.file_size for item in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise _file_error(_("This is not a valid Excel (.xlsx) file.")) from exc
+    packed = max(os.path.getsize(path), 1)
+    too_big = unpacked > 10 * max_bytes()
+    if too_big or (unpacked > ZIP_BOMB_MIN_BYTES and unpacked / packed > ZIP_BOMB_RATIO):
+        raise _file_error(
+            _("This spreadsheet unpacks to far more data than it holds; it cannot be imported.")
+        )
+
+
 def _open_workbook(path: str):
     import openpyxl
 
+    _check_unpacked_size(path)
     try:
         return openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a broken or foreign zip
