@@ -99,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     from rapport.accounts.models import Team
     from rapport.accounts.services import user_create
 
-    call_command("migrate", verbosity=0)
+    if not args.reuse:  # (rapport's migrate would fill the search index of a loaded db)
+        call_command("migrate", verbosity=0)
     print(f"generating {args.size:,} people (seed {args.seed}) …", flush=True)
     data = generate(args.size, seed=args.seed)
     if args.reuse:
