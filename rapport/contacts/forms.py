@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -33,6 +34,27 @@ SOCIAL_FIELDS = [
     RowField("network", _("Network"), "select", tuple(SocialNetwork.choices)),
     RowField("url", _("Profile URL"), "url", placeholder="https://"),
 ]
+
+
+# Photos are shown in browsers: only the web's picture formats, and a size that a
+# contact's picture needs (RAPPORT_PHOTO_MAX_BYTES overrides it).
+PHOTO_FORMATS = frozenset({"JPEG", "PNG", "GIF", "WEBP"})
+PHOTO_MAX_BYTES = 5 * 1024 * 1024
+
+
+def clean_photo(photo):
+    """Refuse a picture that is too big or not JPEG/PNG/GIF/WebP (Pillow has already
+    checked it is a picture at all, including its decompression-bomb limit)."""
+    if not photo:
+        return photo
+    limit = int(getattr(settings, "RAPPORT_PHOTO_MAX_BYTES", PHOTO_MAX_BYTES))
+    if photo.size > limit:
+        raise forms.ValidationError(
+            _("The photo is too big (at most %(size)s KB).") % {"size": limit // 1024}
+        )
+    if getattr(getattr(photo, "image", None), "format", None) not in PHOTO_FORMATS:
+        raise forms.ValidationError(_("Use a JPEG, PNG, GIF or WebP picture."))
+    return photo
 
 
 def _choices(enum) -> list[tuple[str, Any]]:
@@ -80,6 +102,9 @@ class PersonForm(EntityForm):
     income_band = forms.ChoiceField(
         label=_("Income band"), choices=_choices(IncomeBand), required=False
     )
+
+    def clean_photo(self):
+        return clean_photo(self.cleaned_data.get("photo"))
 
     def make_rowsets(self):
         return {

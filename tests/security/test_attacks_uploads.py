@@ -193,3 +193,99 @@ def test_oversized_upload_photo_that_is_not_an_image_is_refused(case, alice):
     assert response.status_code == 200
     assert "photo" in response.context["form"].errors
     assert not Person.objects.filter(first_name="Photo").exists()
+
+
+def _png(width: int, height: int, pixels: bytes | None = None) -> bytes:
+    """A PNG by hand: a header that may claim any size, and optional pixel data."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    raw = pixels if pixels is not None else b"\x00" * (1 + 3 * width) * min(height, 1)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_oversized_upload_photo_above_the_size_limit_is_refused(alice, settings):
+    """A real picture, but bigger than the photo limit: refused, not stored."""
+    from rapport.contacts.models import Person
+
+    settings.RAPPORT_PHOTO_MAX_BYTES = 2048
+    noise = os.urandom(3 * 64 * 64)
+    rows = b"".join(b"\x00" + noise[i * 192 : (i + 1) * 192] for i in range(64))
+    picture = _png(64, 64, rows)
+    assert len(picture) > settings.RAPPORT_PHOTO_MAX_BYTES
+    response = browser(alice).post(
+        "/people/new/",
+        {"first_name": "Big", "last_name": "Photo", "photo": SimpleUploadedFile("me.png", picture)},
+    )
+    assert response.status_code == 200
+    assert "photo" in response.context["form"].errors
+    assert not Person.objects.filter(first_name="Big").exists()
+
+
+def test_oversized_upload_photo_decompression_bomb_is_refused(alice):
+    """A tiny file whose header claims 40000 x 40000 pixels (Pillow's bomb check)."""
+    from rapport.contacts.models import Person
+
+    response = browser(alice).post(
+        "/people/new/",
+        {
+            "first_name": "Bomb",
+            "last_name": "Photo",
+            "photo": SimpleUploadedFile("me.png", _png(40000, 40000)),
+        },
+    )
+    assert response.status_code == 200
+    assert "photo" in response.context["form"].errors
+    assert not Person.objects.filter(first_name="Bomb").exists()
+
+
+def test_oversized_upload_photo_of_an_exotic_format_is_refused(alice):
+    """Only the web's picture formats: a valid TIFF or ICO (Pillow reads them) is not a
+    photo we store and serve."""
+    from PIL import Image
+
+    from rapport.contacts.models import Person
+
+    for name, fmt in (("me.tiff", "TIFF"), ("me.ico", "ICO"), ("me.bmp", "BMP")):
+        buffer = io.BytesIO()
+        Image.new("RGB", (8, 8)).save(buffer, fmt)
+        response = browser(alice).post(
+            "/people/new/",
+            {
+                "first_name": "Odd",
+                "last_name": name,
+                "photo": SimpleUploadedFile(name, buffer.getvalue()),
+            },
+        )
+        assert response.status_code == 200, name
+        assert "photo" in response.context["form"].errors, name
+    assert not Person.objects.filter(first_name="Odd").exists()
+    ok = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(ok, "PNG")
+    response = browser(alice).post(
+        "/people/new/",
+        {
+            "first_name": "Fine",
+            "last_name": "Photo",
+            "photo": SimpleUploadedFile("me.png", ok.getvalue()),
+        },
+    )
+    assert response.status_code == 302
+    person = Person.objects.get(first_name="Fine")
+    served = browser(alice).get(f"/people/{person.pk}/photo/")
+    assert served.status_code == 200 and served["Content-Type"] == "image/png"
+    assert served["X-Content-Type-Options"] == "nosniff"
