@@ -171,3 +171,84 @@ def test_idor_by_id_of_another_entity_never_shows_that_record(surface, alice, ca
             assert response.status_code in (200, 404)
             visible = target.model.objects.restrict(alice, "view").filter(pk=obj.pk).exists()
             assert (response.status_code == 200) == visible
+
+
+def test_idor_by_id_child_rows_of_another_record_cannot_be_reached(alice, carol):
+    """Employment and consent ids of Carol's person, posted under Alice's own person (whose
+    routes she may use): 404, and Carol's rows stay as they were."""
+    from rapport.contacts.models import Consent, Employment
+    from rapport.contacts.services import relations
+    from rapport.testing.factories import CompanyFactory, PersonFactory
+
+    mine = PersonFactory(actor=alice)
+    theirs = PersonFactory(actor=carol)
+    job = relations.employment_add(
+        actor=carol, person=theirs, company=CompanyFactory(actor=carol), title="CFO"
+    )
+    consent = relations.consent_record(
+        actor=carol, person=theirs, channel="email", purpose="newsletter"
+    )
+    client = browser(alice)
+    for url in (
+        f"/people/{mine.pk}/employments/{job.pk}/end/",
+        f"/people/{mine.pk}/employments/{job.pk}/remove/",
+        f"/people/{mine.pk}/consents/{consent.pk}/withdraw/",
+    ):
+        assert client.post(url).status_code == 404, url
+    assert Employment.objects.get(pk=job.pk).end_date is None
+    assert Consent.objects.get(pk=consent.pk).withdrawn_at is None
+
+
+@pytest.mark.parametrize("surface", SURFACES)
+def test_idor_by_reference_to_an_invisible_record_is_refused(surface, alice, carol):
+    """Linking to another team's record by id (an employer, a parent company) is refused
+    like a missing id: no link, no name leaked."""
+    from rapport.contacts.models import Company, Employment
+    from rapport.testing.factories import CompanyFactory, PersonFactory
+
+    hidden = CompanyFactory(actor=carol, name="Hidden Holdings zq")
+    if surface == "html":
+        mine = PersonFactory(actor=alice)
+        response = browser(alice).post(
+            f"/people/{mine.pk}/employments/", {"company": hidden.pk, "title": "Spy"}
+        )
+        assert response.status_code == 302
+        assert not Employment.objects.filter(person=mine).exists()
+        assert b"zq" not in browser(alice).get(f"/people/{mine.pk}/").content
+    else:
+        own = CompanyFactory(actor=alice)
+        response = api(alice).patch(f"/companies/{own.pk}", {"parent": hidden.pk})
+        assert is_problem(response, 422) and b"zq" not in response.content
+        assert Company.objects.get(pk=own.pk).parent_id is None
+
+
+def test_idor_by_id_saved_view_of_another_user_cannot_be_deleted(alice, bob):
+    from rapport.core.models import SavedView
+
+    for entity in entities():
+        browser(alice).post(
+            html_url(entity, "save_view"), {"name": "Mine", "shared": "on", "query": "q=x"}
+        )
+        view = SavedView.objects.get(entity=entity.key, user=alice)
+        response = browser(bob).post(html_url(entity, "delete_view", view.pk))
+        assert response.status_code == 404
+        assert SavedView.objects.filter(pk=view.pk).exists()
+
+
+def test_idor_by_id_administration_routes_answer_404_to_non_administrators(alice, erin, team_b):
+    """Every /admin/ route of the URL map, for a rep (404 everywhere) and for a manager on
+    another team's pages (404): the administration area does not exist for them."""
+    from .attacks import concrete, ui_routes
+
+    routes = [route for route, _cb in ui_routes() if route.startswith("/admin/")]
+    assert len(routes) > 10
+    rep = browser(alice)
+    for route in routes:
+        url = concrete(route, alice.pk)
+        for method in ("get", "post"):
+            response = getattr(rep, method)(url)
+            assert response.status_code in (404, 405), (method, url, response.status_code)
+    manager = browser(erin)
+    for url in (f"/admin/teams/{team_b.pk}/", f"/admin/teams/{team_b.pk}/members/"):
+        assert manager.get(url).status_code in (404, 405)
+        assert manager.post(url, {"user": erin.pk}).status_code == 404
