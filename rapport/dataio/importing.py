@@ -302,11 +302,12 @@ def run_import(job_id: int) -> str:
 
 
 def imports_for(user) -> QuerySet[ImportJob]:
-    """The user's own imports; every import for those who administer."""
-    from rapport.accounts.selectors import may_administer
+    """The user's own imports; every import for administrators. A team manager is not
+    one: another team's import report holds that team's raw rows."""
+    from rapport.accounts.selectors import is_administrator
 
     qs = ImportJob.objects.all()
-    if not may_administer(user):
+    if not is_administrator(user):
         qs = qs.filter(user_id=getattr(user, "pk", None))
     return qs.select_related("user")
 

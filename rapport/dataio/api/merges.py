@@ -82,7 +82,9 @@ def router() -> Router:
     api_router = Router(tags=["Merges"])
 
     def once(request, run):
-        return idempotent(request, run, lambda exc: api_router.api.on_exception(request, exc))
+        from rapport.api_urls import api  # routers keep no link to the NinjaAPI mounting them
+
+        return idempotent(request, run, lambda exc: api.on_exception(request, exc))
 
     @api_router.post(
         "",

@@ -84,8 +84,10 @@ def router() -> Router:
         openapi_extra={"x-rapport": {"body": ErasureIn, "idempotent": True}},
     )
     def erase(request, id: int):  # noqa: A002
+        from rapport.api_urls import api  # routers keep no link to the NinjaAPI mounting them
+
         return idempotent(
-            request, lambda: _erase(request, id), lambda e: router.api.on_exception(request, e)
+            request, lambda: _erase(request, id), lambda e: api.on_exception(request, e)
         )
 
     def _erase(request, id: int):  # noqa: A002
