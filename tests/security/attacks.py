@@ -41,6 +41,7 @@ def entity_ids() -> list[str]:
 
 
 def browser(user=None, **kwargs) -> Client:
+    cache.clear()  # lockout and rate-limit counters from other tests must not answer 429
     client = Client(**kwargs)
     if user is not None:
         client.force_login(user)
