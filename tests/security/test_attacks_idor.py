@@ -252,3 +252,40 @@ def test_idor_by_id_administration_routes_answer_404_to_non_administrators(alice
     for url in (f"/admin/teams/{team_b.pk}/", f"/admin/teams/{team_b.pk}/members/"):
         assert manager.get(url).status_code in (404, 405)
         assert manager.post(url, {"user": erin.pk}).status_code == 404
+
+
+def test_idor_by_id_audit_history_of_a_foreign_record_is_404(alice, carol):
+    """The history API is a side door to a record: same answer as the record itself."""
+    for entity in entities():
+        obj = make(entity, alice)
+        params = {"object_type": entity.key, "object_id": obj.pk}
+        assert api(alice).get("/audit", params).status_code == 200
+        assert is_problem(api(carol).get("/audit", params), 404)
+        for guess in ("-1", "0", "abc", str(2**70), f"{obj.pk} OR 1=1"):
+            response = api(carol).get("/audit", {"object_type": entity.key, "object_id": guess})
+            assert response.status_code in (400, 404), (guess, response.status_code)
+
+
+@pytest.mark.parametrize("surface", SURFACES)
+def test_idor_personal_data_does_not_leak_through_history(surface, erin, bob):
+    """A manager records a birthday and income band; a rep of the same team sees the
+    record and its history, but never those values (field permission), on the page or
+    in the audit API."""
+    from rapport.contacts.services import person_update
+    from rapport.testing.factories import PersonFactory
+
+    person = PersonFactory(actor=erin, first_name="Hist", last_name="Ory")
+    person = person_update(
+        actor=erin,
+        person=person,
+        data={"birthday": "1977-07-17", "income_band": "high"},
+        expected_version=person.version,
+    )
+    if surface == "html":
+        response = browser(bob).get(f"/people/{person.pk}/")
+    else:
+        response = api(bob).get("/audit", {"object_type": "person", "object_id": person.pk})
+    assert response.status_code == 200
+    assert b"1977" not in response.content
+    own = browser(erin).get(f"/people/{person.pk}/")
+    assert b"1977" in own.content  # the values are there for whoever may see them
