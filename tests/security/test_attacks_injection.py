@@ -172,6 +172,18 @@ def test_filter_key_injection_on_export_page_and_api(alice, carol):
             {"format": "csv", "ordering": "owner__password"},
         )
         assert response.status_code == 302
+        # Columns name list columns only: a relation path is refused (API) or dropped.
+        bad_columns = ["owner__password", "created_by__email", "__class__"]
+        response = api(alice).post(
+            "/exports", {"entity": entity.key, "format": "csv", "columns": bad_columns}
+        )
+        assert response.status_code in (400, 422) and b"md5$" not in response.content
+        response = client.get(
+            reverse("dataio:export", args=[entity.key]), {"format": "csv", "columns": bad_columns}
+        )
+        assert response.status_code in (200, 302)
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        assert carol.password.encode() not in body and b"carol@example.com" not in body
 
 
 @pytest.mark.parametrize("key", entity_ids())
