@@ -153,6 +153,7 @@ def test_upload_errors(alice, dave):
 
     viewer = post_file(ApiClient(dave))
     assert is_problem(viewer, 403)
+    assert is_problem(post_file(ApiClient(dave), HTTP_IDEMPOTENCY_KEY="refused"), 403)
     assert not ImportJob.objects.exists()
 
 
@@ -167,6 +168,7 @@ def test_others_jobs_are_404(alice, bob, admin, django_capture_on_commit_callbac
         other.get(f"/imports/{pk}/report"),
         other.get(f"/imports/{pk}/report.csv"),
         other.post(f"/imports/{pk}/undo"),
+        other.post(f"/imports/{pk}/start", HTTP_IDEMPOTENCY_KEY="k"),
         other.get("/imports/99999999999999999999"),
     ):
         assert is_problem(response, 404), response.content
