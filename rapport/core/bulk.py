@@ -1,8 +1,8 @@
 """Bulk actions from list pages and saved list views: writes through the entity services.
 
 Ids come from the browser, so each action first narrows them with
-`restrict(actor, <action>)`; ids the actor may not act on (or cannot see) are skipped
-and counted, never touched.
+`restrict(actor, "view")` and `restrict(actor, <action>)`; ids the actor may not act on
+(or cannot see) are skipped and counted, never touched.
 """
 
 from __future__ import annotations
@@ -44,7 +44,10 @@ def bulk_apply(
     if action not in ACTIONS:
         raise ValidationError({"action": [_("Unknown bulk action.")]})
     wanted = sorted({int(i) for i in ids})
-    qs = entity.model.objects.restrict(actor, ACTIONS[action]).filter(pk__in=wanted)
+    # View first, as the detail page: a record the actor cannot view does not exist for
+    # them, whatever else a (mis)configured role grants.
+    visible = entity.model.objects.restrict(actor, "view")
+    qs = visible.restrict(actor, ACTIONS[action]).filter(pk__in=wanted)
     if action in {"tag_add", "tag_remove"}:
         qs = qs.prefetch_related("tags")
     objects = list(qs)
