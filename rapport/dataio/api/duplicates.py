@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from rapport.core import keyset, permissions
 from rapport.core.api.body import read_body
 from rapport.core.api.crud import json_response
+from rapport.core.api.idempotency import idempotent
 from rapport.core.api.lists import parse_limit
 from rapport.core.api.problems import Problem, field_error
 from rapport.core.api.schemas import Id, WriteSchema, page_schema
@@ -162,6 +163,13 @@ PAGE_PARAMS = [
 ]
 
 
+def _once(request, run):
+    """The Idempotency-Key the document declares for these POSTs: a retry replays."""
+    from rapport.api_urls import api  # routers keep no link to the NinjaAPI mounting them
+
+    return idempotent(request, run, lambda exc: api.on_exception(request, exc))
+
+
 def router() -> Router:
     router = Router(tags=["Duplicates"])
 
@@ -211,9 +219,12 @@ def router() -> Router:
         openapi_extra={"x-rapport": {"body": ScanIn, "idempotent": True}},
     )
     def duplicate_scan(request):
-        data = read_body(request, ScanIn)
-        scan = services.duplicate_scan_start(actor=request.auth, entity=data["entity"])
-        return json_response(_scan(scan), 202)
+        def run():
+            data = read_body(request, ScanIn)
+            scan = services.duplicate_scan_start(actor=request.auth, entity=data["entity"])
+            return json_response(_scan(scan), 202)
+
+        return _once(request, run)
 
     @router.get(
         "/scans/latest",
@@ -239,16 +250,19 @@ def router() -> Router:
         openapi_extra={"x-rapport": {"body": DismissIn, "idempotent": True}},
     )
     def duplicate_dismiss(request):
-        data = read_body(request, DismissIn)
-        dismissal = services.duplicate_dismiss(actor=request.auth, **data)
-        return json_response(
-            {
-                "entity": dismissal.entity,
-                "left_id": dismissal.left_id,
-                "right_id": dismissal.right_id,
-                "created_at": dismissal.created_at,
-            }
-        )
+        def run():
+            data = read_body(request, DismissIn)
+            dismissal = services.duplicate_dismiss(actor=request.auth, **data)
+            return json_response(
+                {
+                    "entity": dismissal.entity,
+                    "left_id": dismissal.left_id,
+                    "right_id": dismissal.right_id,
+                    "created_at": dismissal.created_at,
+                }
+            )
+
+        return _once(request, run)
 
     @router.post(
         "/check",
