@@ -145,7 +145,22 @@ def database_problems(alias: str = DEFAULT_DB_ALIAS) -> list:
                 id="rapport.E002",
             )
         ]
-    return cache_problems(alias) + search_problems(alias)
+    return cache_problems(alias) + search_problems(alias) + integrity_errors(alias)
+
+
+def integrity_errors(alias: str = DEFAULT_DB_ALIAS) -> list:
+    """The database itself is sound (SQLite pages and foreign keys; PostgreSQL tables and
+    id sequences): see rapport.core.integrity."""
+    from rapport.core.integrity import integrity_problems
+
+    return [
+        Error(
+            problem,
+            hint=_("Restore the latest backup (`rapport restore FILE --force`) or repair it."),
+            id="rapport.E011",
+        )
+        for problem in integrity_problems(alias)
+    ]
 
 
 def cache_problems(alias: str = DEFAULT_DB_ALIAS) -> list:
