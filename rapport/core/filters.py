@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from rapport.core.api.schemas import MAX_ID
 from rapport.core.models import CustomFieldDefinition
 
 # Parameters that are not filters but travel with list requests.
@@ -53,6 +54,11 @@ def parse_moment(value: str, field: str) -> datetime.datetime:
     return moment
 
 
+def is_id_filter(flt) -> bool:
+    """A number filter on a foreign key (`parent_id`): its values are record ids."""
+    return isinstance(flt, django_filters.NumberFilter) and "_id" in (flt.field_name or "")
+
+
 class EntityFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_q", label=_("Search"))
     owner = django_filters.CharFilter(method="filter_owner", label=_("Owner"))
@@ -77,6 +83,9 @@ class EntityFilterSet(django_filters.FilterSet):
         self.user = user if user is not None else getattr(request, "user", None)
         self._raw = data
         super().__init__(data=data, queryset=queryset, request=request, prefix=prefix)
+        for flt in self.filters.values():
+            if is_id_filter(flt):  # an id past 64 bits is a 400, not a database overflow
+                flt.extra.update(min_value=1, max_value=MAX_ID, decimal_places=0)
         for definition in CustomFieldDefinition.objects.filter(entity=self.entity_key):
             self.filters[f"cf_{definition.slug}"] = django_filters.CharFilter(
                 method="filter_custom", label=definition.label, field_name=definition.slug

@@ -30,6 +30,7 @@ import schemathesis
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
+from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
@@ -106,11 +107,8 @@ def _caller(name: str, user) -> Caller:
     return Caller(name, user, {"Authorization": f"Bearer {raw}"})
 
 
-def _post(client_headers, path, **kwargs):
-    from django.test import Client
-
-    client = Client(HTTP_AUTHORIZATION=client_headers["Authorization"])
-    return client.post(path, **kwargs)
+def _client(caller: Caller) -> Client:
+    return Client(HTTP_AUTHORIZATION=caller.headers["Authorization"])
 
 
 def _seed(caller: Caller, admin) -> None:
@@ -132,7 +130,7 @@ def _seed(caller: Caller, admin) -> None:
     body = {"entity": "person", "survivor_id": people[0], "merged_id": people[1]}
     seeds.append(("/api/v1/merges", {"data": json.dumps(body), "content_type": "application/json"}))
     for path, kwargs in seeds:
-        response = _post(caller.headers, path, **kwargs)
+        response = _client(caller).post(path, **kwargs)
         assert response.status_code in (201, 202), (path, response.content)
         caller.ids[resource_of(path)].add(response.json()["id"])
     caller.ids["entity:person"].discard(people[1])  # merged away
@@ -262,9 +260,7 @@ def _check_isolation(fuzz: Fuzz, case, response, caller: Caller, other: Caller) 
         created = re.search(r"/(\d+)$", path)
         if created:
             caller.ids[resource_of(case.operation.path)].add(int(created.group(1)))
-            from django.test import Client
-
-            seen = Client(HTTP_AUTHORIZATION=other.headers["Authorization"]).get(path)
+            seen = _client(other).get(path)
             if seen.status_code != 404:
                 fuzz.failures.append(
                     f"{label}: {other.name} got {seen.status_code} on {caller.name}'s new {path}"
@@ -354,12 +350,21 @@ def test_idor_by_id_manager_of_one_team_gets_404_on_another_teams_import(fuzz):
     """Found by the fuzzer: a team manager listed and read every import (reports hold the
     raw rows of the file). An import is its uploader's (and administrators')."""
     erin, carol = fuzz.callers["erin"], fuzz.callers["carol"]
-    from django.test import Client
-
-    client = Client(HTTP_AUTHORIZATION=erin.headers["Authorization"])
+    client = _client(erin)
     (job_id,) = carol.ids["/api/v1/imports"]
     listed = [item["id"] for item in client.get("/api/v1/imports").json()["items"]]
     assert job_id not in listed and listed
     for suffix in ("", "/preview", "/report", "/report.csv"):
         assert client.get(f"/api/v1/imports/{job_id}{suffix}").status_code == 404, suffix
     assert client.post(f"/api/v1/imports/{job_id}/undo").status_code == 404
+
+
+def test_filter_key_injection_id_filter_past_64_bits_is_a_400(fuzz):
+    """Found by the deep fuzzing profile: `?parent=<2**65>` reached the database and
+    overflowed SQLite's integer (500). Every id filter now takes 1 … 2**63-1."""
+    client = _client(fuzz.callers["erin"])
+    for value in (str(2**65), "0", "-3", "1.5"):
+        response = client.get("/api/v1/companies", {"parent": value})
+        assert response.status_code == 400, (value, response.content)
+        assert [e["field"] for e in response.json()["errors"]] == ["parent"]
+    assert client.get("/api/v1/companies", {"parent": str(2**63 - 1)}).status_code == 200

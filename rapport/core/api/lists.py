@@ -16,7 +16,8 @@ from django.utils.translation import gettext as _
 
 from rapport.core import keyset, permissions
 from rapport.core.api.problems import Problem, errors_from_django, field_error
-from rapport.core.filters import EntityFilterSet
+from rapport.core.api.schemas import MAX_ID
+from rapport.core.filters import EntityFilterSet, is_id_filter
 from rapport.core.models import CustomFieldDefinition
 
 DEFAULT_LIMIT = 50
@@ -116,8 +117,10 @@ def _filter_schema(flt) -> dict[str, Any]:
         return {"type": "array", "items": item}
     if isinstance(flt, django_filters.BaseInFilter):
         return {"type": "array", "items": {"type": "string"}}
+    if is_id_filter(flt):
+        return {"type": "integer", "minimum": 1, "maximum": MAX_ID}
     if isinstance(flt, django_filters.NumberFilter):
-        return {"type": "integer"} if "_id" in (flt.field_name or "") else {"type": "number"}
+        return {"type": "number"}
     if isinstance(flt, django_filters.BooleanFilter):
         return {"type": "boolean"}
     return {"type": "string"}
