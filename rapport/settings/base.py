@@ -51,6 +51,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "axes.middleware.AxesMiddleware",
+    "rapport.accounts.limits.AccountRateLimitMiddleware",
 ]
 
 ROOT_URLCONF = "rapport.urls"
@@ -147,6 +148,16 @@ AXES_USERNAME_CALLABLE = "rapport.accounts.auth.lockout_username"
 AXES_CLIENT_IP_CALLABLE = "rapport.accounts.auth.lockout_ip"  # REMOTE_ADDR, as audit rows
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # the cool-off is a fixed wait
 AXES_CACHE = "default"
+
+# Request rates (decision 0026), counted in the shared cache: "N/m", "N/10m", "N/h", "N/d";
+# an empty value switches a limit off. Sign-in and password reset per client address (and
+# reset per e-mail address) on top of the axes lockout; the API per user or token.
+RAPPORT_RATE_LIMITS = {
+    "login_ip": env_str("RAPPORT_LOGIN_RATE", "30/m"),
+    "password_reset_ip": env_str("RAPPORT_PASSWORD_RESET_RATE", "10/h"),
+    "password_reset_email": env_str("RAPPORT_PASSWORD_RESET_EMAIL_RATE", "3/h"),
+}
+RAPPORT_API_RATE = env_str("RAPPORT_API_RATE", "1200/min")
 
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
