@@ -59,7 +59,7 @@ class PostgresBackend(SearchBackend):
         with self.connection.cursor() as cursor:
             for chunk in chunks(list(rows)):
                 cursor.executemany(
-                    f"INSERT INTO {ENTRY_TABLE} "  # noqa: S608
+                    f"INSERT INTO {ENTRY_TABLE} "  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
                     "(entity, object_id, title, subtitle, title_key, sort_key, body) "
                     "VALUES (%s, %s, %s, %s, %s, %s, %s) "
                     "ON CONFLICT (entity, object_id) DO UPDATE SET title = excluded.title, "
@@ -72,7 +72,7 @@ class PostgresBackend(SearchBackend):
         with self.connection.cursor() as cursor:
             for chunk in chunks(list(ids)):
                 cursor.execute(
-                    f"DELETE FROM {ENTRY_TABLE} WHERE entity = %s "  # noqa: S608
+                    f"DELETE FROM {ENTRY_TABLE} WHERE entity = %s "  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
                     "AND object_id = ANY(%s)",
                     [entity, list(chunk)],
                 )

@@ -238,7 +238,7 @@ def _delete_clusters(entity: str) -> None:
         for model in (DuplicatePair, DuplicateCluster):
             table = quote(model._meta.db_table)
             column = quote(model._meta.get_field("entity").column)
-            cursor.execute(f"DELETE FROM {table} WHERE {column} = %s", [entity])  # noqa: S608
+            cursor.execute(f"DELETE FROM {table} WHERE {column} = %s", [entity])  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
 
 
 def write_clusters(entity: str, scan: DuplicateScan, kept: dict) -> int:
