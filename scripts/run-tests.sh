@@ -3,7 +3,8 @@
 # left out. Under CI=true a stage that was left out is a failure, so CI can
 # never go green without PostgreSQL or the browser tests.
 #
-# Stages: ruff → makemigrations --check → rapport check → pytest on SQLite → pytest on
+# Stages: ruff → makemigrations --check → rapport check → hygiene (check --deploy,
+# bandit) → pytest on SQLite → pytest on
 # PostgreSQL (when reachable) → browser tests (when /usr/bin/chromium exists).
 # pytest's exit code 5 ("no tests collected") counts as a failure.
 set -uo pipefail
@@ -79,6 +80,11 @@ rapport_check() {
     return $rc
 }
 run_stage "rapport-check" rapport_check
+
+# check --deploy with production settings and bandit (scripts/hygiene.sh, decision 0025).
+run_stage "hygiene" scripts/hygiene.sh
+# pip-audit cannot reach its database here and would report nothing: never shown as passed.
+record "pip-audit" "not run" 0 "no vulnerability database reachable; not a gate (decision 0025)"
 
 run_pytest "pytest-sqlite" -m "not browser"
 

@@ -12,6 +12,7 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
-EMAIL_URL = env_str("EMAIL_URL")
-if EMAIL_URL:
-    MAILERS = {"default": mailer_from_url(EMAIL_URL)}
+# Without EMAIL_URL, the local mail transfer agent (port 25, as cron and most servers use):
+# a console backend in production would silently drop password-reset mail.
+EMAIL_URL = env_str("EMAIL_URL", "smtp://localhost:25?tls=0")
+MAILERS = {"default": mailer_from_url(EMAIL_URL)}
