@@ -54,6 +54,11 @@ def parse_moment(value: str, field: str) -> datetime.datetime:
     return moment
 
 
+def _is_id(text: str) -> bool:
+    """ASCII digits naming a 64-bit id ("²".isdigit() is true, but int() refuses it)."""
+    return text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_ID
+
+
 def is_id_filter(flt) -> bool:
     """A number filter on a foreign key (`parent_id`): its values are record ids."""
     return isinstance(flt, django_filters.NumberFilter) and "_id" in (flt.field_name or "")
@@ -124,7 +129,7 @@ class EntityFilterSet(django_filters.FilterSet):
         for item in self._values("owner"):
             if item == "me" and self.user is not None and self.user.is_authenticated:
                 ids.append(self.user.pk)
-            elif item.isdigit():
+            elif _is_id(item):
                 ids.append(int(item))
             else:
                 raise ValidationError({"owner": [_("Use a user id or “me”.")]})
@@ -133,7 +138,7 @@ class EntityFilterSet(django_filters.FilterSet):
     def filter_team(self, qs, name, value):
         ids = []
         for item in self._values("team"):
-            if not item.isdigit():
+            if not _is_id(item):
                 raise ValidationError({"team": [_("Use a team id.")]})
             ids.append(int(item))
         return qs.filter(team_id__in=ids)

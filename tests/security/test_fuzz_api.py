@@ -361,10 +361,15 @@ def test_idor_by_id_manager_of_one_team_gets_404_on_another_teams_import(fuzz):
 
 def test_filter_key_injection_id_filter_past_64_bits_is_a_400(fuzz):
     """Found by the deep fuzzing profile: `?parent=<2**65>` reached the database and
-    overflowed SQLite's integer (500). Every id filter now takes 1 … 2**63-1."""
+    overflowed SQLite's integer (500), and `?team=²` crashed int(). Every id filter now
+    takes ASCII digits from 1 to 2**63-1."""
     client = _client(fuzz.callers["erin"])
     for value in (str(2**65), "0", "-3", "1.5"):
         response = client.get("/api/v1/companies", {"parent": value})
         assert response.status_code == 400, (value, response.content)
         assert [e["field"] for e in response.json()["errors"]] == ["parent"]
     assert client.get("/api/v1/companies", {"parent": str(2**63 - 1)}).status_code == 200
+    for name in ("owner", "team"):  # "²".isdigit() is true; int("²") is an error
+        for value in ("²", str(2**65)):
+            response = client.get("/api/v1/people", {name: value})
+            assert response.status_code == 400, (name, value, response.content)
