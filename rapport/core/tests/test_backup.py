@@ -11,7 +11,6 @@ import io
 import json
 import os
 import tarfile
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -34,23 +33,17 @@ from rapport.testing.factories import CompanyFactory, PersonFactory
 TARGET = "restore_target"
 
 
-def _register_target() -> None:
-    """A second database for restores, known before pytest-django sets databases up (it
-    then creates and migrates it, and drops it at the end). Names start `rapport_g_` so
-    parallel runs on one PostgreSQL server never collide."""
-    config = copy.deepcopy(connections.settings["default"])
-    if config["ENGINE"].endswith("postgresql"):
-        config["NAME"] = "rapport_g_restore"
-        test_name = f"rapport_g_restore_{os.getpid()}"
-    else:
-        config["NAME"] = os.path.join(tempfile.gettempdir(), "rapport-g-restore.sqlite3")
-        test_name = os.path.join(tempfile.gettempdir(), f"rapport-g-restore-{os.getpid()}.sqlite3")
-    config["TEST"] = dict(config.get("TEST") or {}, NAME=test_name)
-    connections.settings.setdefault(TARGET, config)
+def _pg_admin(settings_dict):
+    import psycopg
 
-
-_register_target()
-with_target = pytest.mark.django_db(transaction=True, databases=["default", TARGET])
+    return psycopg.connect(
+        dbname="postgres",
+        host=settings_dict.get("HOST") or None,
+        port=settings_dict.get("PORT") or None,
+        user=settings_dict.get("USER") or None,
+        password=settings_dict.get("PASSWORD") or None,
+        autocommit=True,
+    )
 
 
 @pytest.fixture
@@ -67,8 +60,33 @@ def committed(transactional_db):
 
 
 @pytest.fixture
-def target_db():
-    return TARGET
+def target_db(tmp_path):
+    """A second, empty database as the `restore_target` connection, for this test only.
+
+    The connection is made by hand, not through settings.DATABASES: other tests (and
+    `check`, which visits every configured database) never see it. On PostgreSQL the
+    database is `rapport_g_restore_<pid>`, created and dropped here."""
+    from django.db.utils import load_backend
+
+    source = connections["default"].settings_dict
+    config = copy.deepcopy(source)
+    if connection.vendor == "postgresql":
+        config["NAME"] = f"rapport_g_restore_{os.getpid()}"
+        with _pg_admin(source) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{config["NAME"]}" WITH (FORCE)')
+            admin.execute(f'CREATE DATABASE "{config["NAME"]}"')
+    else:
+        config["NAME"] = str(tmp_path / "target.sqlite3")
+    wrapper = load_backend(config["ENGINE"]).DatabaseWrapper(config, TARGET)
+    connections[TARGET] = wrapper
+    try:
+        yield TARGET
+    finally:
+        wrapper.close()
+        del connections[TARGET]
+        if connection.vendor == "postgresql":
+            with _pg_admin(source) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{config["NAME"]}" WITH (FORCE)')
 
 
 @pytest.fixture
@@ -114,7 +132,6 @@ def _files(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
-@with_target
 def test_backup_restore_round_trip_gives_identical_canonical_dump(
     committed, alice, carol, media, target_db, tmp_path, settings
 ):
@@ -133,7 +150,6 @@ def test_backup_restore_round_trip_gives_identical_canonical_dump(
     assert integrity_problems(target_db) == []
 
 
-@with_target
 def test_restore_needs_force_to_overwrite_a_database_with_data(
     committed, alice, carol, target_db, tmp_path
 ):
@@ -190,7 +206,6 @@ def _refused(path: Path, match: str, alias: str) -> None:
         restore_backup(path, using=alias, force=True, media=False)
 
 
-@with_target
 def test_truncated_or_foreign_files_are_refused(archive, tmp_path, target_db):
     truncated = tmp_path / "truncated.tar.gz"
     truncated.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
@@ -206,14 +221,12 @@ def test_truncated_or_foreign_files_are_refused(archive, tmp_path, target_db):
     assert not holds_data(target_db)  # nothing was touched
 
 
-@with_target
 def test_tampered_database_fails_its_checksum(archive, tmp_path, target_db):
     name = "database.sqlite3" if connection.vendor == "sqlite" else "database.pgdump"
     bad = _rewrite(archive, tmp_path / "bad.tar.gz", content={name: b"not the database"})
     _refused(bad, f"{name} does not match its checksum", target_db)
 
 
-@with_target
 def test_added_or_unsafe_members_are_refused(archive, tmp_path, target_db):
     added = _rewrite(archive, tmp_path / "added.tar.gz", extra={"media/x.txt": b"x"})
     _refused(added, "do not match its manifest", target_db)
@@ -229,7 +242,6 @@ def test_added_or_unsafe_members_are_refused(archive, tmp_path, target_db):
     assert not (tmp_path / "escape.txt").exists()
 
 
-@with_target
 def test_other_engine_newer_migrations_and_format_are_refused(archive, tmp_path, target_db):
     other = "postgresql" if connection.vendor == "sqlite" else "sqlite"
 
