@@ -27,7 +27,8 @@ pytestmark = pytest.mark.django_db
 ID_NAME = re.compile(r"(^|_)(id|pk)$|^(left|right)$")
 
 # Routes with an id that do not address an entity record, each with the reason.
-# Keys are route prefixes (UI: resolver pattern; API: OpenAPI path).
+# Keys are route prefixes (UI: resolver pattern; API: OpenAPI path). The data jobs and
+# merges are attacked by id in test_attacks_idor_dataio.py.
 NOT_RECORD_ROUTES: dict[str, str] = {
     "me/tokens/": "own-only: a user's API tokens, looked up with user=request.user",
     "admin/": "administration area: users, teams, roles, custom fields; gated as a whole by "
