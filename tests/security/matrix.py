@@ -69,18 +69,14 @@ def expected(user, entity: type[Entity], action: str, obj) -> str:
     return OK
 
 
-def expected_presence(user, entity, action, obj) -> bool:
-    return expected(user, entity, action, obj) == OK
-
-
 # --- who acts on what ---------------------------------------------------------------------
 
 FULL = os.environ.get("HYPOTHESIS_PROFILE") == "deep" or os.environ.get("SECURITY_MATRIX") == "full"
 
 
 def signature(user) -> tuple:
-    """What decides a user's answers: role assignments (role, team), team memberships and field grants.
-    Two personas with the same signature get the same answers on the same records."""
+    """What decides a user's answers: role assignments (role, team), team memberships and
+    field grants. Two personas with this alike get the same answers on the same records."""
     roles = frozenset(user.role_assignments.values_list("role__name", "team_id"))
     teams = frozenset(user.memberships.values_list("team_id", flat=True))
     grants = frozenset(user.field_grants.values_list("permission", flat=True))
@@ -283,7 +279,7 @@ def mismatches(user, entity, action: str, observations: list[Observation]) -> li
         if not ok:
             wrong.append(
                 f"{seen.door}: {user.username} on {entity.key} #{seen.obj.pk} owned by "
-                f"{seen.obj.owner.username} (team {seen.obj.team_id}): "
+                f"{getattr(seen.obj.owner, 'username', None)} (team {seen.obj.team_id}): "
                 f"expected {want}, got {seen.got}"
             )
     return wrong
