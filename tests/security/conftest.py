@@ -19,9 +19,11 @@ from django.apps import apps
 from django.db.models import Model
 from django.test import Client
 
+from rapport.accounts import services as account_services
+from rapport.accounts.models import Role, RoleAssignment
 from rapport.core.api.testing import ApiClient, clear_throttle
 from rapport.core.registry import Entity, registry
-from rapport.testing.factories import Personas
+from rapport.testing.factories import PASSWORD, Personas
 
 # Personas of different teams and roles (root conftest): the order is the matrix's order.
 PERSONA_NAMES = ("alice", "bob", "carol", "dave", "erin", "admin")
@@ -82,6 +84,32 @@ def make_record(entity: type[Entity], *, owner, actor, team=None, **overrides: A
     team = team if team is not None else owner.primary_team
     data = sample_data(entity, owner=owner, team=team, **overrides)
     return entity.create(actor=actor, data=data)
+
+
+# A role an administrator could configure by mistake: writes on the team's records but
+# view of one's own only. What it cannot view must not exist for its holder on any door.
+ODD_ROLE = {
+    "*": {
+        "view": "own",
+        "add": "own",
+        "change": "team",
+        "delete": "team",
+        "export": "team",
+        "assign": "team",
+    }
+}
+
+
+def make_odd_persona(username: str = "frank"):
+    """A team A user holding ODD_ROLE on team A."""
+    role, _created = Role.objects.get_or_create(
+        name="security-odd", defaults={"label": "Odd", "permissions": ODD_ROLE}
+    )
+    user = account_services.user_create(
+        username=username, password=PASSWORD, teams=["Team A"], validate=False
+    )
+    RoleAssignment.objects.create(user=user, role=role, team=user.primary_team)
+    return user
 
 
 def api_as(user) -> ApiClient:

@@ -10,42 +10,19 @@ from __future__ import annotations
 
 import pytest
 
-from rapport.accounts import services as account_services
-from rapport.accounts.models import Role, RoleAssignment
-from rapport.testing.factories import PASSWORD
-
 from . import matrix
-from .conftest import entities
+from .conftest import entities, make_odd_persona
 
 pytestmark = pytest.mark.django_db
 
 ENTITY_KEYS = [entity.key for entity in entities()]
 
-# A role an administrator could configure by mistake: it grants writes on the team's
-# records but lets the holder view only their own. Expectations still come from the role
-# (view first: what it cannot view does not exist for it), so every side path must check
-# view as the detail page does.
-ODD_ROLE = {
-    "*": {
-        "view": "own",
-        "add": "own",
-        "change": "team",
-        "delete": "team",
-        "export": "team",
-        "assign": "team",
-    }
-}
-
 
 @pytest.fixture
 def world(world):
-    """The shared world plus `frank`, holding ODD_ROLE on team A."""
-    role = Role.objects.create(name="matrix-odd", label="Odd", permissions=ODD_ROLE)
-    frank = account_services.user_create(
-        username="frank", password=PASSWORD, teams=["Team A"], validate=False
-    )
-    RoleAssignment.objects.create(user=frank, role=role, team=frank.primary_team)
-    world.users["frank"] = frank
+    """The shared world plus `frank`, holding the odd role (conftest.ODD_ROLE) on team A:
+    writes on the team's records, view of his own only."""
+    world.users["frank"] = make_odd_persona()
     return world
 
 
