@@ -46,7 +46,6 @@ class EntityFormMixin:
         context = self.base_context(form=form, object=obj, **extra)
         return render(self.request, self.template("form"), context)
 
-
     def duplicates(self, form, obj=None) -> list:
         """Likely duplicates to confirm before saving (none once "Save anyway" is sent)."""
         if self.request.POST.get("confirm_duplicates"):
