@@ -196,31 +196,48 @@ def _aim(case, caller: Caller, other: Caller, data, *, foreign: bool = False) ->
                 where[name] = data.draw(st.sampled_from(choices), label=name)
 
 
-def _foreign_reference(case, other: Caller) -> bool:
-    resource = resource_of(case.operation.path)
-    if any(v in other.ids[resource] for v in (case.path_parameters or {}).values()):
-        return True
-    for where in (case.query, case.body):
-        if isinstance(where, dict):
-            key = where.get("entity") or where.get("object_type")
-            refs = [v for k, v in where.items() if k.endswith("_id") and isinstance(v, int)]
-            if isinstance(key, str) and any(v in other.ids[f"entity:{key}"] for v in refs):
-                return True
-    return False
+def hidden(caller: Caller, other: Caller, resource: str) -> set[int]:
+    """The other user's ids of a resource that the caller must not see. Records of an
+    entity are judged by the role definitions (`allows`) now, since either user may have
+    handed one over by changing its owner or team; dataio objects stay their creator's."""
+    ids = other.ids[resource]
+    if not resource.startswith("entity:") or not ids:
+        return set(ids)
+    key = resource.removeprefix("entity:")
+    objs = registry.get(key).model.all_objects.filter(pk__in=ids)
+    return {obj.pk for obj in objs if not allows(caller.user, key, "view", obj)}
 
 
-def _as_missing(case, other: Caller) -> None:
-    """Replace, in place, every id of the other user in the case by a missing id."""
-    resource = resource_of(case.operation.path)
-    for name, value in (case.path_parameters or {}).items():
-        if value in other.ids[resource]:
-            case.path_parameters[name] = MISSING_ID
-    for where in (case.query, case.body):
-        if isinstance(where, dict):
-            key = where.get("entity") or where.get("object_type")
-            for name, value in list(where.items()):
-                if name.endswith("_id") and value in other.ids.get(f"entity:{key}", ()):
-                    where[name] = MISSING_ID
+def _references(case) -> list[tuple[str, str, dict, str]]:
+    """(resource, where, container, name) of every id the case sends."""
+    refs = [
+        (resource_of(case.operation.path), "path", case.path_parameters, name)
+        for name in case.path_parameters or {}
+    ]
+    for where, container in (("query", case.query), ("body", case.body)):
+        if isinstance(container, dict):
+            key = container.get("entity") or container.get("object_type")
+            if isinstance(key, str) and registry.get(key) is not None:
+                refs += [
+                    (f"entity:{key}", where, container, name)
+                    for name, value in container.items()
+                    if name.endswith("_id") and isinstance(value, int)
+                ]
+    return refs
+
+
+def _foreign_reference(case, caller: Caller, other: Caller) -> bool:
+    return any(
+        container[name] in hidden(caller, other, resource)
+        for resource, _where, container, name in _references(case)
+    )
+
+
+def _as_missing(case, caller: Caller, other: Caller) -> None:
+    """Replace, in place, every id the caller must not see by a missing id."""
+    for resource, _where, container, name in _references(case):
+        if container[name] in hidden(caller, other, resource):
+            container[name] = MISSING_ID
 
 
 def _item_refs(item: dict, resource: str) -> list[tuple[str, int]]:
@@ -242,11 +259,11 @@ def _check_isolation(fuzz: Fuzz, case, response, caller: Caller, other: Caller) 
     """The custom object-level authorisation checks (see the module docstring)."""
     label = case.operation.label
     status = response.status_code
-    if _foreign_reference(case, other):
+    if _foreign_reference(case, caller, other):
         if 200 <= status < 300:
             fuzz.failures.append(f"{label}: {caller.name} got {status} on {other.name}'s object")
         elif status != 404:
-            _as_missing(case, other)
+            _as_missing(case, caller, other)
             twin = case.call(headers=caller.headers)
             if twin.status_code != status:
                 fuzz.failures.append(
@@ -259,9 +276,10 @@ def _check_isolation(fuzz: Fuzz, case, response, caller: Caller, other: Caller) 
         path = path[path.index("/") :] if not path.startswith("/") else path
         created = re.search(r"/(\d+)$", path)
         if created:
-            caller.ids[resource_of(case.operation.path)].add(int(created.group(1)))
+            resource = resource_of(case.operation.path)
+            caller.ids[resource].add(int(created.group(1)))
             seen = _client(other).get(path)
-            if seen.status_code != 404:
+            if seen.status_code != 404 and int(created.group(1)) in hidden(other, caller, resource):
                 fuzz.failures.append(
                     f"{label}: {other.name} got {seen.status_code} on {caller.name}'s new {path}"
                 )
@@ -273,7 +291,7 @@ def _check_isolation(fuzz: Fuzz, case, response, caller: Caller, other: Caller) 
         resource = resource_of(case.operation.path)
         for item in items or []:
             for ref in _item_refs(item, resource):
-                if ref[1] in other.ids[ref[0]]:
+                if ref[1] in hidden(caller, other, ref[0]):
                     fuzz.failures.append(
                         f"{label}: {caller.name}'s list shows {other.name}'s {ref}"
                     )
@@ -301,7 +319,7 @@ def _run(fuzz: Fuzz, operation, caller: Caller, mode, checks, *, foreign=False) 
         response = case.call(headers=caller.headers)
         case.validate_response(response, checks=checks, headers=caller.headers)
         if positive:
-            if _foreign_reference(case, other):
+            if _foreign_reference(case, caller, other):
                 fuzz.foreign_probes.add(operation.label)
             _check_isolation(fuzz, case, response, caller, other)
 
@@ -373,3 +391,15 @@ def test_filter_key_injection_id_filter_past_64_bits_is_a_400(fuzz):
         for value in ("²", str(2**65)):
             response = client.get("/api/v1/people", {name: value})
             assert response.status_code == 400, (name, value, response.content)
+
+
+def test_fuzz_api_empty_ordering_is_the_default_and_the_document_says_so(fuzz):
+    """Found by the deep profile: `?ordering=` (what a list form sends) answered 200 while
+    the document's pattern forbade it; the pattern now allows the empty default."""
+    operation = next(op for op in _operations(fuzz.schema) if op.label == "GET /api/v1/people")
+    (ordering,) = [p for p in operation.definition.raw["parameters"] if p["name"] == "ordering"]
+    assert re.fullmatch(ordering["schema"]["pattern"], "")
+    assert not re.fullmatch(ordering["schema"]["pattern"], ",")
+    client = _client(fuzz.callers["erin"])
+    assert client.get("/api/v1/people", {"ordering": ""}).status_code == 200
+    assert client.get("/api/v1/people", {"ordering": "nope"}).status_code == 400

@@ -162,11 +162,12 @@ def query_parameters(entity) -> list[dict[str, Any]]:
             "required": False,
             "schema": {
                 "type": "string",
-                "pattern": r"^-?("
+                # Empty means the default ordering (list forms send `ordering=`).
+                "pattern": r"^(-?("
                 + "|".join(orderings)
                 + r")(,-?("
                 + "|".join(orderings)
-                + r"))*$",
+                + r"))*)?$",
                 "default": entity.default_ordering,
             },
             "description": "Comma-separated keys, '-' for descending: " + ", ".join(orderings),
