@@ -56,10 +56,8 @@ def duplicate_list(request):
 @require_POST
 def duplicate_scan(request):
     entity = _entity(request.POST.get("entity"))
-    scan = services.duplicate_scan_start(actor=request.user, entity=entity)
+    services.duplicate_scan_start(actor=request.user, entity=entity)
     messages.info(request, _("The scan is queued; refresh this page to see its results."))
-    if scan.status == scan.Status.DONE:
-        messages.success(request, _("The scan has finished."))
     return _back(entity)
 
 
