@@ -42,7 +42,7 @@ def parse_limit(raw: str | None) -> int:
     if raw in (None, ""):
         return DEFAULT_LIMIT
     text = raw.strip()
-    if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_LIMIT:
         message = _("Enter a whole number from 1 to %(max)s.") % {"max": MAX_LIMIT}
         raise Problem(400, message, errors=[field_error("limit", message)])
     return int(text)
