@@ -47,6 +47,7 @@ from rapport.core import context, search
 from rapport.core.customfield_services import customfield_create
 from rapport.core.models import CustomFieldDefinition
 from rapport.core.text import fold
+from rapport.dataio.dedup.scan import scan_duplicates
 
 
 @dataclass
@@ -79,9 +80,12 @@ def load(*, people: int = 2000, companies: int = 300, seed: int = 2024) -> DemoR
             builder.users()
             builder.custom_fields()
             company_objs = builder.companies(companies)
-            person_objs = builder.people(people, company_objs)
+            planted = max(1, people // 80) if people >= 20 else 0
+            person_objs = builder.people(people - planted, company_objs)
             builder.consents(person_objs)
+            person_objs += builder.duplicates(person_objs, planted)
         search.backend().analyze()  # the index was filled on commit: fresh statistics
+        scan_duplicates.call("person")  # the Duplicates page opens with proposals
     finally:
         context.reset(token)
     return DemoResult(
@@ -347,6 +351,29 @@ class Builder:
                 }
             )
         return links
+
+    def duplicates(self, people: list, count: int) -> list:
+        """Near-duplicates of a few people, as real address books hold them: the name in
+        Latin letters, the email in capitals or the same phone, so the Duplicates page and
+        the merge have something to show."""
+        chosen = self.rng.sample(people, min(count, len(people)))
+        rows = []
+        for person in chosen:
+            emails = [e.address for e in person.emails.all()]
+            numbers = [p.number for p in person.phones.all()]
+            row = {
+                "first_name": fold(person.first_name).title(),
+                "last_name": fold(person.last_name).title(),
+                "owner": person.owner,
+                "team": person.team,
+                "source": "business card scan",
+            }
+            if emails:
+                row["emails"] = [{"address": emails[0].upper(), "label": "work"}]
+            if numbers:
+                row["phones"] = [{"number": numbers[0], "label": "mobile"}]
+            rows.append(row)
+        return services.person_bulk_create(actor=self.admin, rows=rows)
 
     def consents(self, people: list) -> None:
         """Consent rows for about one person in twelve; every tenth one withdrawn."""

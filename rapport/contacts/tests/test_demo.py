@@ -9,6 +9,7 @@ from rapport.contacts import services
 from rapport.contacts.models import Company, Consent, EmailAddress, Employment, Person
 from rapport.core import search
 from rapport.core.models import AuditEvent, CustomFieldDefinition
+from rapport.dataio.models import DuplicateCluster
 from rapport.testing.factories import PersonFactory
 
 pytestmark = pytest.mark.django_db
@@ -53,6 +54,9 @@ def test_demo_data_is_realistic_and_went_through_the_rules(demo):
     created = AuditEvent.objects.filter(action="create", object_type="person").count()
     assert created == 60
     assert search.backend().counts() == {"person": 60, "company": 12}
+    # a planted near-duplicate (Latin spelling, same email and phone) is proposed
+    cluster = DuplicateCluster.objects.get(entity="person")
+    assert len(cluster.member_ids) == 2
 
 
 def test_demo_is_scoped_and_searchable_across_scripts(demo):
