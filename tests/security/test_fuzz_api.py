@@ -436,3 +436,14 @@ def test_fuzz_api_empty_ordering_is_the_default_and_the_document_says_so(fuzz):
     client = _client(fuzz.callers["erin"])
     assert client.get("/api/v1/people", {"ordering": ""}).status_code == 200
     assert client.get("/api/v1/people", {"ordering": "nope"}).status_code == 400
+
+
+def test_oversized_upload_malformed_multipart_is_a_400(fuzz):
+    """Found by the deep profile: a multipart body whose part headers are too long (or
+    otherwise broken) escaped as a 500 from POST /imports."""
+    body = b"--XX\r\nX-Junk: " + b"a" * 20_000 + b"\r\n\r\nzz\r\n--XX--\r\n"
+    response = _client(fuzz.callers["erin"]).generic(
+        "POST", "/api/v1/imports", body, content_type="multipart/form-data; boundary=XX"
+    )
+    assert response.status_code == 400, response.content
+    assert response["Content-Type"].startswith("application/problem+json")

@@ -17,6 +17,7 @@ import pydantic
 from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig, SuspiciousOperation
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from ninja import errors as ninja_errors
@@ -290,6 +291,10 @@ def _suspicious(request, exc: SuspiciousOperation):
     return problem_response(400, _("The request is not valid."))
 
 
+def _bad_multipart(request, exc: MultiPartParserError):
+    return problem_response(400, _("The body is not valid multipart/form-data."))
+
+
 def _server_error(request, exc: Exception):
     logger.exception("API error on %s %s", request.method, request.path, exc_info=exc)
     return problem_response(500, _("Something went wrong on our side; it has been logged."))
@@ -311,6 +316,7 @@ def install_handlers(api) -> None:
         (ninja_errors.ValidationError, _ninja_validation),
         (RequestDataTooBig, _too_big),
         (SuspiciousOperation, _suspicious),
+        (MultiPartParserError, _bad_multipart),
         (Exception, _server_error),
     ]
     for exc_class, handler in handlers:
@@ -324,6 +330,7 @@ def response_for(exc: BaseException, request) -> HttpResponse:
         (Http404, _not_found),
         (RequestDataTooBig, _too_big),
         (SuspiciousOperation, _suspicious),
+        (MultiPartParserError, _bad_multipart),
         (PermissionDenied, _denied),
     ):
         if isinstance(exc, exc_class):
