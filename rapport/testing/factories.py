@@ -27,6 +27,14 @@ class Personas:
 
 
 def make_personas() -> Personas:
+    # A transactional test flushes the database afterwards, taking the built-in roles the
+    # data migration made; put them back so every test starts from the same roles.
+    from rapport.accounts.models import Role
+    from rapport.accounts.roles import ensure_builtin_roles
+
+    if not Role.objects.filter(builtin=True).exists():
+        ensure_builtin_roles(Role)
+
     def user(name, teams, roles, admin=False):
         return account_services.user_create(
             username=name,
