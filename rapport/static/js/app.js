@@ -210,3 +210,15 @@
     initRowsets(document);
   });
 })();
+
+// Saving a view keeps the list as it is now: live filtering (HTMX) pushes the query into
+// the address bar after the page loaded, so the form takes it from there when submitted.
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  if (!form || form.id !== "save-view-form") return;
+  var field = form.querySelector("input[name=query]");
+  if (!field) return;
+  var query = new URLSearchParams(window.location.search);
+  query.delete("cursor");
+  field.value = query.toString();
+});
