@@ -159,7 +159,7 @@ def test_idor_by_id_of_another_entity_never_shows_that_record(surface, alice, ca
     entity's row with the same id (or 404), never with the first record."""
     kinds = entities()
     for source in kinds:
-        obj = make(source, carol, text=f"Secret {source.key} zq")
+        obj = make(source, carol, text=f"Secret {source.key} zq_secret")
         for target in kinds:
             if target is source:
                 continue
@@ -167,7 +167,7 @@ def test_idor_by_id_of_another_entity_never_shows_that_record(surface, alice, ca
                 response = browser(alice).get(html_url(target, "detail", obj.pk))
             else:
                 response = api(alice).client.get(api_url(target, obj.pk))
-            assert b"zq" not in response.content
+            assert b"zq_secret" not in response.content
             assert response.status_code in (200, 404)
             visible = target.model.objects.restrict(alice, "view").filter(pk=obj.pk).exists()
             assert (response.status_code == 200) == visible
@@ -206,7 +206,7 @@ def test_idor_by_reference_to_an_invisible_record_is_refused(surface, alice, car
     from rapport.contacts.models import Company, Employment
     from rapport.testing.factories import CompanyFactory, PersonFactory
 
-    hidden = CompanyFactory(actor=carol, name="Hidden Holdings zq")
+    hidden = CompanyFactory(actor=carol, name="Hidden Holdings zq_hidden")
     if surface == "html":
         mine = PersonFactory(actor=alice)
         response = browser(alice).post(
@@ -214,11 +214,11 @@ def test_idor_by_reference_to_an_invisible_record_is_refused(surface, alice, car
         )
         assert response.status_code == 302
         assert not Employment.objects.filter(person=mine).exists()
-        assert b"zq" not in browser(alice).get(f"/people/{mine.pk}/").content
+        assert b"zq_hidden" not in browser(alice).get(f"/people/{mine.pk}/").content
     else:
         own = CompanyFactory(actor=alice)
         response = api(alice).patch(f"/companies/{own.pk}", {"parent": hidden.pk})
-        assert is_problem(response, 422) and b"zq" not in response.content
+        assert is_problem(response, 422) and b"zq_hidden" not in response.content
         assert Company.objects.get(pk=own.pk).parent_id is None
 
 
