@@ -1,0 +1,1 @@
+"""Rapport benchmarks: dataset generator, loader, runner (see runner.py)."""

@@ -1,0 +1,347 @@
+"""Import speed (issue 4, target 7): a seeded CSV imported through the real import path
+into a database that already holds people, next to the floor: the same rows written by
+raw `executemany` through the driver.
+
+    python -m bench.import_bench --engine sqlite|postgres --people 100000 --rows 100000
+
+builds a scratch database (/tmp/imp-bench/*.sqlite3 or PostgreSQL `rapport_bench_imp`),
+pre-loads `--people` people with the dedup bench's generator and bulk loader, and prints
+the result of `run_import_bench`.
+
+Memory is measured as the growth of the process's resident set (VmRSS, sampled every
+50 ms by a thread during the import) over its value just before the import: flat memory
+means the peak does not grow with the number of rows (tracemalloc would slow the run
+down several times and distort the speed being measured).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+WORK = Path("/tmp/imp-bench")
+PG_SERVER = "postgres://postgres@127.0.0.1:5432"
+PG_NAME = "rapport_bench_imp"
+LOCALES = {"en": "en_US", "uk": "uk_UA", "ru": "ru_RU", "pl": "pl_PL"}
+REGIONS = {"en": "US", "uk": "UA", "ru": "RU", "pl": "PL"}
+HEADERS = ["First name", "Last name", "Email", "Phone"]
+
+
+# --- the file ------------------------------------------------------------------------
+
+
+def write_csv(path: Path, rows: int, *, seed: int, existing_emails=()) -> int:
+    """A CSV of `rows` people; about 5% reuse an address of `existing_emails`.
+    Returns how many rows reuse one."""
+    from faker import Faker
+
+    rng = random.Random(seed)
+    fakers = {key: Faker(locale) for key, locale in LOCALES.items()}
+    for index, fake in enumerate(fakers.values()):
+        fake.seed_instance(seed * 10 + index)
+    pools = {}
+    for key, fake in fakers.items():
+        pools[key] = (
+            [fake.first_name() for _ in range(300)],
+            [fake.last_name() for _ in range(600)],
+        )
+    existing = list(existing_emails)
+    reused = 0
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADERS)
+        for index in range(rows):
+            locale = rng.choice(list(LOCALES))
+            firsts, lasts = pools[locale]
+            first, last = rng.choice(firsts), rng.choice(lasts)
+            if existing and rng.random() < 0.05:
+                email = rng.choice(existing)
+                reused += 1
+            else:
+                email = f"imp{seed}.{index}.{rng.randrange(10**6)}@example-{locale}.com"
+            phone = _phone(rng, locale)
+            writer.writerow([first, last, email, phone])
+    return reused
+
+
+def _phone(rng: random.Random, locale: str) -> str:
+    if locale == "en":
+        return f"+1 {rng.choice(['212', '415', '617', '303'])} 555 {rng.randrange(10**4):04d}"
+    if locale == "uk":
+        return f"+380 {rng.choice(['67', '50', '63', '93'])} {rng.randrange(10**7):07d}"
+    if locale == "ru":
+        return f"+7 9{rng.randrange(10**2):02d} {rng.randrange(10**7):07d}"
+    return f"+48 {rng.choice(['501', '601', '691', '791'])} {rng.randrange(10**6):06d}"
+
+
+# --- memory --------------------------------------------------------------------------
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status", encoding="ascii") as handle:
+        for line in handle:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class RssSampler(threading.Thread):
+    def __init__(self, interval: float = 0.05):
+        super().__init__(daemon=True)
+        self.interval, self.peak, self.stop = interval, _rss_mb(), threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(self.interval):
+            self.peak = max(self.peak, _rss_mb())
+
+
+# --- the run -------------------------------------------------------------------------
+
+
+def run_import_bench(
+    actor, *, rows: int = 100_000, seed: int = 11, existing_emails: list[str] = (), **options
+) -> dict:
+    """Import a seeded `rows`-row CSV as `actor` through the import service (the path
+    the wizard and `rapport import` use), strategy `options.get("strategy", "skip")`,
+    matching on email; then time the floor. See the module docstring."""
+    from django.core.files import File
+
+    from rapport.dataio import importing
+    from rapport.dataio.models import ImportJob
+
+    strategy = options.get("strategy", "skip")
+    work = Path(tempfile.mkdtemp(prefix="imp-bench-"))
+    path = work / "people.csv"
+    reused = write_csv(path, rows, seed=seed, existing_emails=existing_emails)
+    mapping = [
+        {"column": i, "header": h, "target": t}
+        for i, (h, t) in enumerate(
+            zip(HEADERS, ["first_name", "last_name", "email", "phone"], strict=True)
+        )
+    ]
+    with path.open("rb") as handle:
+        job = importing.import_upload(
+            actor=actor, entity="person", upload=File(handle, name="people.csv")
+        )
+    job = importing.import_configure(
+        actor=actor, job=job, mapping=mapping, strategy=strategy, match_on=["email"]
+    )
+    importing.import_start(actor=actor, job=job, enqueue=False)
+    sampler = RssSampler()
+    before = sampler.peak
+    sampler.start()
+    started = time.perf_counter()
+    job = importing.import_run(job.pk)
+    seconds = time.perf_counter() - started
+    sampler.stop.set()
+    sampler.join()
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.DONE, job.error
+    floor = floor_seconds(job)
+    result = {
+        "rows": rows,
+        "strategy": strategy,
+        "seconds": round(seconds, 2),
+        "rows_per_s": round(rows / seconds),
+        "created": job.created_count,
+        "updated": job.updated_count,
+        "skipped": job.skipped_count,
+        "rejected": job.rejected_count,
+        "reused_emails": reused,
+        "adds_up": job.created_count + job.updated_count + job.skipped_count + job.rejected_count
+        == rows
+        == job.processed_rows,
+        "rss_before_mb": round(before, 1),
+        "rss_growth_mb": round(sampler.peak - before, 1),
+        "memory_measure": "peak VmRSS during the import minus VmRSS before it",
+        "floor_seconds": round(floor, 2),
+        "floor_rows_per_s": round(rows / floor) if floor else None,
+        "ratio": round(floor / seconds, 3) if seconds else None,
+    }
+    for leftover in work.iterdir():
+        leftover.unlink()
+    work.rmdir()
+    return result
+
+
+def _table_rows(cursor, table: str, where: str, params) -> tuple[list[str], list[tuple]]:
+    cursor.execute(f"SELECT * FROM {table} WHERE {where}", params)  # noqa: S608
+    return [c[0] for c in cursor.description], cursor.fetchall()
+
+
+def floor_seconds(job) -> float:
+    """The same new people, their email and phone rows, audit rows and search entries,
+    inserted again (under fresh ids) with raw `executemany` in one transaction through
+    the driver, then rolled back. Returns the seconds the inserts took."""
+    from django.db import connection
+
+    from rapport.core.models import AuditEvent
+    from rapport.core.searchbackends.base import ENTRY_TABLE
+    from rapport.dataio.models import ImportRow
+
+    ids = list(
+        ImportRow.objects.filter(job=job, outcome=ImportRow.Outcome.CREATED)
+        .order_by("number")
+        .values_list("object_id", flat=True)
+    )
+    if not ids:
+        return 0.0
+    connection.ensure_connection()
+    raw = connection.connection
+    vendor = connection.vendor
+    low, high = min(ids), max(ids)
+    tables = {
+        "person": ("contacts_person", "id BETWEEN %s AND %s", [low, high]),
+        "email": ("contacts_emailaddress", "person_id BETWEEN %s AND %s", [low, high]),
+        "phone": ("contacts_phonenumber", "person_id BETWEEN %s AND %s", [low, high]),
+        "audit": (
+            AuditEvent._meta.db_table,
+            "object_type = %s AND action = %s AND object_id BETWEEN %s AND %s",
+            ["person", "create", low, high],
+        ),
+        "search": (ENTRY_TABLE, "entity = %s AND object_id BETWEEN %s AND %s", ["person", low, high]),
+    }
+    plans = []
+    with connection.cursor() as cursor:
+        for key, (table, where, params) in tables.items():
+            columns, rows = _table_rows(cursor, table, where, params)
+            cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")  # noqa: S608
+            shift = cursor.fetchone()[0] + 1
+            plans.append((key, table, columns, rows, shift))
+    person_shift = next(p[4] for p in plans if p[0] == "person")
+    statements = []
+    for key, table, columns, rows, shift in plans:
+        fix = {columns.index("id"): shift}
+        if key in ("email", "phone"):
+            fix[columns.index("person_id")] = person_shift
+        if key in ("audit", "search"):
+            fix[columns.index("object_id")] = person_shift
+        values = []
+        for row in rows:
+            row = list(row)
+            for index, delta in fix.items():
+                row[index] += delta
+            if vendor == "postgresql":
+                row = [
+                    json.dumps(v) if isinstance(v, dict | list) and key != "phone" else v
+                    for v in row
+                ]
+            values.append(row)
+        marks = ", ".join(["%s"] * len(columns))
+        if vendor == "sqlite":
+            marks = ", ".join(["?"] * len(columns))
+        names = ", ".join(f'"{c}"' for c in columns)
+        sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608
+        statements.append((sql, values))
+        if key == "search" and vendor == "sqlite":
+            body = columns.index("body")
+            statements.append(
+                (
+                    "INSERT INTO core_search_fts (rowid, body) VALUES (?, ?)",
+                    [(r[0], r[body]) for r in values],
+                )
+            )
+    if vendor == "sqlite":
+        raw.execute("BEGIN")
+        started = time.perf_counter()
+        for sql, values in statements:
+            raw.executemany(sql, values)
+        seconds = time.perf_counter() - started
+        raw.rollback()
+        return seconds
+    with raw.transaction():
+        cursor = raw.cursor()
+        started = time.perf_counter()
+        for sql, values in statements:
+            cursor.executemany(sql, values)
+        seconds = time.perf_counter() - started
+        raw.rollback()  # (psycopg: leaves the transaction block without committing)
+    return seconds
+
+
+# --- scratch database ----------------------------------------------------------------
+
+
+def prepare_database(engine: str, people: int) -> str:
+    WORK.mkdir(parents=True, exist_ok=True)
+    if engine == "sqlite":
+        path = WORK / f"imp-{people}.sqlite3"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return f"sqlite:///{path}"
+    import psycopg
+
+    server = os.environ.get("BENCH_POSTGRES", PG_SERVER)
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{PG_NAME}"')
+        conn.execute(f'CREATE DATABASE "{PG_NAME}"')
+    return f"{server}/{PG_NAME}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.import_bench", description=__doc__)
+    parser.add_argument("--engine", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--people", type=int, default=100_000)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--strategy", choices=["skip", "update"], default="skip")
+    parser.add_argument("--profile", help="write a pyinstrument HTML profile here")
+    args = parser.parse_args(argv)
+
+    os.environ["DATABASE_URL"] = prepare_database(args.engine, args.people)
+    os.environ.setdefault("RAPPORT_DATA_DIR", str(WORK))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "rapport.settings.demo"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from bench.dedup.generate import generate
+    from bench.dedup.load import load
+    from rapport.accounts.models import Team
+    from rapport.accounts.services import user_create
+
+    call_command("migrate", verbosity=0)
+    user = user_create(
+        username="bench",
+        password="bench-password-1",
+        teams=["Bench"],
+        admin=True,
+        validate=False,
+    )
+    print(f"loading {args.people:,} people …", file=sys.stderr, flush=True)
+    data = generate(args.people, seed=7)
+    load(data, owner=user, team=Team.objects.get(name="Bench"))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    existing = [row.emails[0] for row in data.rows[: max(1, args.rows)] if row.emails]
+    print(f"importing {args.rows:,} rows …", file=sys.stderr, flush=True)
+    profiler = None
+    if args.profile:
+        from pyinstrument import Profiler
+
+        profiler = Profiler()
+        profiler.start()
+    result = run_import_bench(
+        user, rows=args.rows, seed=args.seed, existing_emails=existing, strategy=args.strategy
+    )
+    if profiler is not None:
+        profiler.stop()
+        Path(args.profile).write_text(profiler.output_html())
+        print(profiler.output_text(unicode=False, show_all=False), file=sys.stderr)
+    result.update(engine=args.engine, people=args.people)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

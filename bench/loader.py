@@ -1,0 +1,177 @@
+"""Loading a `BenchData` into the configured database through a bulk path.
+
+Users, teams and role assignments go through the services (there are fifty). The
+millions of rows go through raw `executemany` with the keys the services store (see
+`bench.dedup.load.Inserter`): companies, people with their owner, team and dates,
+emails, phones, one "created" audit row per record and a long history for the busy
+people. The search index is then filled by the platform's own bulk indexer
+(`search.rebuild`), so what search reads is exactly what the services would write.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+
+from django.core.management.color import no_style
+from django.db import connection, transaction
+
+from bench.dataset import BUSY_EVENTS, TEAMS, BenchData
+from bench.dedup.load import BATCH, Inserter, _e164, _next_id
+from rapport.accounts.models import Team, User
+from rapport.accounts.services import user_create
+from rapport.contacts.models import Company, EmailAddress, Person, PhoneNumber
+from rapport.core import search
+from rapport.core.matching import company_match_key, person_match_key
+from rapport.core.models import AuditEvent
+from rapport.core.text import fold
+
+PASSWORD = "bench-password-1"  # noqa: S105 - a throwaway local benchmark database  # nosec B105
+
+
+def make_users(data: BenchData) -> tuple[list[User], User]:
+    """The fifty reps (user i in team i % 5, role "rep" on it) and an administrator."""
+    users = []
+    for index, name in enumerate(data.users):
+        users.append(
+            user_create(
+                username=name,
+                password=PASSWORD,
+                teams=[TEAMS[data.team_of(index)]],
+                roles=["rep"],
+                validate=False,
+            )
+        )
+    admin = user_create(
+        username="bench-admin", password=PASSWORD, teams=[TEAMS[0]], admin=True, validate=False
+    )
+    return users, admin
+
+
+def _json(value):
+    return AuditEvent._meta.get_field("changes").get_db_prep_save(value, connection)
+
+
+def load(data: BenchData) -> dict:
+    """Everything into the database; returns ids, users and the seconds per phase."""
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    users, admin = make_users(data)
+    teams = {team.name: team.pk for team in Team.objects.all()}
+    team_ids = [teams[TEAMS[data.team_of(i)]] for i in range(len(users))]
+    user_ids = [u.pk for u in users]
+    rows, names = data.people.rows, data.people.companies
+    first = data.created[0]
+    companies = Inserter(
+        Company,
+        Company(owner=users[0], team_id=team_ids[0], created_at=first, updated_at=first),
+        ["id", "name", "sort_key", "match_key", "owner_id", "team_id"],
+    )
+    people = Inserter(
+        Person,
+        Person(owner=users[0], team_id=team_ids[0], created_at=first, updated_at=first),
+        [
+            "id",
+            "first_name",
+            "last_name",
+            "sort_key",
+            "match_key",
+            "primary_email",
+            "primary_phone",
+            "company_id",
+            "owner_id",
+            "team_id",
+            "created_at",
+            "updated_at",
+        ],
+    )
+    emails = Inserter(
+        EmailAddress,
+        EmailAddress(person_id=0, primary=True),
+        ["id", "person_id", "address", "normalized", "primary", "position"],
+    )
+    numbers = Inserter(
+        PhoneNumber, PhoneNumber(person_id=0), ["id", "person_id", "number", "position"]
+    )
+    audit = Inserter(
+        AuditEvent,
+        AuditEvent(action="create", object_type="person", actor_label="rep01"),
+        ["at", "actor_id", "actor_label", "action", "object_id", "object_repr", "changes"],
+    )
+    prep = {"at": AuditEvent._meta.get_field("at")}
+    company_id = _next_id(Company)
+    company_ids = list(range(company_id, company_id + len(names)))
+    person_id, email_id, phone_id = _next_id(Person), _next_id(EmailAddress), _next_id(PhoneNumber)
+    ids: list[int] = []
+    busy = set(data.busy)
+
+    def at(moment):
+        return prep["at"].get_db_prep_save(moment, connection)
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        for n, (pk, name) in enumerate(zip(company_ids, names, strict=True)):
+            owner = n % len(users)
+            companies.add(
+                pk, name, fold(name)[:200], company_match_key(name), user_ids[owner], team_ids[owner]
+            )
+        companies.flush(cursor)
+        for index, row in enumerate(rows):
+            pk = person_id + index
+            ids.append(pk)
+            owner = data.owners[index]
+            created = data.created[index]
+            moment = at(created)
+            typed = [_e164(p, row.locale) for p in row.phones]
+            people.add(
+                pk,
+                row.first,
+                row.last,
+                fold(f"{row.last} {row.first}")[:320],
+                person_match_key(row.first, row.last),
+                row.emails[0] if row.emails else "",
+                typed[0] if typed else "",
+                company_ids[row.company] if row.company is not None else None,
+                user_ids[owner],
+                team_ids[owner],
+                moment,
+                moment,
+            )
+            for position, address in enumerate(row.emails):
+                emails.add(email_id, pk, address, address.lower(), position == 0, position)
+                email_id += 1
+            for position, number in enumerate(typed):
+                numbers.add(phone_id, pk, number, position)
+                phone_id += 1
+            label = data.users[owner]
+            title = f"{row.first} {row.last}"[:200]
+            changes = {"first_name": [None, row.first], "last_name": [None, row.last]}
+            audit.add(moment, user_ids[owner], label, "create", pk, title, _json(changes))
+            if index in busy:
+                for step in range(BUSY_EVENTS):
+                    audit.add(
+                        at(created + datetime.timedelta(hours=step + 1)),
+                        user_ids[owner],
+                        label,
+                        "update",
+                        pk,
+                        title,
+                        _json({"job_title": [f"Role {step}", f"Role {step + 1}"]}),
+                    )
+            if len(people.rows) >= BATCH:
+                for inserter in (people, emails, numbers, audit):
+                    inserter.flush(cursor)
+        for inserter in (people, emails, numbers, audit):
+            inserter.flush(cursor)
+        for sql in connection.ops.sequence_reset_sql(
+            no_style(), [Company, Person, EmailAddress, PhoneNumber, AuditEvent]
+        ):
+            cursor.execute(sql)
+    seconds["rows"] = round(time.perf_counter() - started, 1)
+    started = time.perf_counter()
+    search.rebuild()
+    seconds["search_index"] = round(time.perf_counter() - started, 1)
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    seconds["analyze"] = round(time.perf_counter() - started, 1)
+    return {"ids": ids, "users": users, "admin": admin, "seconds": seconds}

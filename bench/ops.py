@@ -1,0 +1,383 @@
+"""The timed read operations: each through the real stack and next to its floor.
+
+An operation makes `cases` (varied parameters), answers each one through the app
+(HTTP requests through Django's full handler and middleware, as a signed-in rep whose
+team scope applies) and through its floor (hand-written SQL on the raw driver), and
+both answers must agree: ids in the order the page shows them.
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from bench.dataset import END, SPAN_DAYS
+from rapport.contacts.models import Company, Person
+from rapport.core import keyset
+from rapport.core.models import AuditEvent
+from rapport.core.searchbackends.base import ENTRY_TABLE, SearchQuery
+
+PERSON = Person._meta.db_table
+COMPANY = Company._meta.db_table
+AUDIT = AuditEvent._meta.db_table
+PAGE = 50
+ROW_IDS = re.compile(r'name="ids" value="(\d+)"')
+HIT_LINKS = re.compile(r'href="/(people|companies)/(\d+)/"')
+
+
+@dataclass
+class Case:
+    label: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Ctx:
+    engine: str
+    size: int
+    data: Any  # BenchData
+    ids: list[int]
+    rep: Any
+    team_ids: list[int]
+    client: Any  # a django.test.Client signed in as `rep`
+    raw: Any  # bench.raw.Raw
+    rng: random.Random
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, path: str, params: dict | None = None):
+        started = time.perf_counter()
+        response = self.client.get(path, params or {})
+        elapsed = time.perf_counter() - started
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {path} {params} answered {response.status_code}")
+        return elapsed, response.content.decode()
+
+
+# --- the people list --------------------------------------------------------------------
+
+# public ordering key -> floor columns (expression, nullable); the tie-breaker is p.id
+ORDER_COLUMNS = {
+    "name": [("p.sort_key", False)],
+    "email": [("p.primary_email", False)],
+    "company": [("c.sort_key", True)],
+    "owner": [("u.username", True)],
+    "created_at": [("p.created_at", False)],
+    "updated_at": [("p.updated_at", False)],
+}
+LIST_ORDERINGS = ["name", "-created_at", "email", "company", "owner", "-name", "created_at"]
+
+
+def _moment(ctx: Ctx, days_back: float) -> datetime.datetime:
+    return END - datetime.timedelta(days=days_back)
+
+
+def _floor_where(ctx: Ctx, params: dict[str, Any]) -> tuple[list[str], list]:
+    where = ["p.deleted_at IS NULL", f"p.team_id IN ({', '.join(['%s'] * len(ctx.team_ids))})"]
+    args: list = list(ctx.team_ids)
+    if "created_after" in params:
+        where.append("p.created_at >= %s")
+        args.append(_db_time(ctx, params["created_after"]))
+    if "created_before" in params:
+        where.append("p.created_at < %s")
+        args.append(_db_time(ctx, params["created_before"]))
+    if params.get("owner") == "me":
+        where.append("p.owner_id = %s")
+        args.append(ctx.rep.pk)
+    return where, args
+
+
+def _db_time(ctx: Ctx, iso: str):
+    moment = datetime.datetime.fromisoformat(iso)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    if ctx.raw.vendor == "sqlite":  # Django stores naive UTC text on SQLite
+        return moment.astimezone(datetime.UTC).replace(tzinfo=None).isoformat(sep=" ")
+    return moment
+
+
+def _order_parts(ordering: str) -> list[tuple[str, bool, bool]]:
+    desc = ordering.startswith("-")
+    columns = ORDER_COLUMNS[ordering.lstrip("-")]
+    return [(col, desc, nullable) for col, nullable in columns] + [("p.id", desc, False)]
+
+
+def _order_sql(parts) -> str:
+    out = []
+    for col, desc, nullable in parts:
+        direction = "DESC" if desc else "ASC"
+        out.append(f"{col} IS NULL, {col} {direction}" if nullable else f"{col} {direction}")
+    return ", ".join(out)
+
+
+def _after_sql(parts, values) -> tuple[str, list]:
+    """Rows strictly after `values` (NULLs last), as the keyset floor writes it."""
+    ors, args = [], []
+    equal, equal_args = [], []
+    for (col, desc, nullable), value in zip(parts, values, strict=True):
+        if value is None:
+            cond, cond_args, same, same_args = None, [], f"{col} IS NULL", []
+        else:
+            cond = f"{col} {'<' if desc else '>'} %s" + (f" OR {col} IS NULL" if nullable else "")
+            cond_args, same, same_args = [value], f"{col} = %s", [value]
+        if cond is not None:
+            ors.append("(" + " AND ".join([*equal, f"({cond})"]) + ")")
+            args += equal_args + cond_args
+        equal.append(same)
+        equal_args += same_args
+    return "(" + " OR ".join(ors) + ")", args
+
+
+def list_floor(ctx: Ctx, params: dict[str, Any], *, after=None) -> tuple[float, list[int]]:
+    where, args = _floor_where(ctx, params)
+    parts = _order_parts(params.get("ordering", "name"))
+    if after is not None:
+        cond, cond_args = _after_sql(parts, after)
+        where.append(cond)
+        args += cond_args
+    sql = (
+        "SELECT p.id, p.first_name, p.last_name, p.primary_email, p.primary_phone, "  # noqa: S608  # nosec B608 # identifiers from code
+        f"p.created_at, c.name, u.username FROM {PERSON} p "
+        f"LEFT JOIN {COMPANY} c ON c.id = p.company_id "
+        "LEFT JOIN accounts_user u ON u.id = p.owner_id "
+        f"WHERE {' AND '.join(where)} ORDER BY {_order_sql(parts)} LIMIT {PAGE + 1}"
+    )
+    seconds, rows = ctx.raw.timed(sql, args)
+    return seconds, [row[0] for row in rows[:PAGE]]
+
+
+def list_cases(ctx: Ctx, n: int) -> list[Case]:
+    cases = []
+    for i in range(n):
+        params: dict[str, Any] = {"ordering": LIST_ORDERINGS[i % len(LIST_ORDERINGS)]}
+        if i % 3 == 0:
+            params["owner"] = "me"
+        else:
+            days = ctx.rng.uniform(30, SPAN_DAYS)
+            params["created_after"] = _moment(ctx, days).date().isoformat()
+        cases.append(Case(f"{params}", params))
+    return cases
+
+
+def list_app(ctx: Ctx, case: Case) -> tuple[float, list[int]]:
+    seconds, html = ctx.get("/people/", case.params)
+    return seconds, [int(x) for x in ROW_IDS.findall(html)]
+
+
+def list_floor_case(ctx: Ctx, case: Case) -> tuple[float, list[int]]:
+    return list_floor(ctx, case.params)
+
+
+# --- page 200 ---------------------------------------------------------------------------
+
+DEEP_PAGE = 200
+
+
+def deep_cases(ctx: Ctx, n: int) -> list[Case]:
+    """Page 200 (or the deepest page the data has) of the list, any sortable column; the
+    cursor is the one the app itself hands out for that page."""
+    from rapport.contacts.entities import PersonEntity
+
+    cases = []
+    orderings = list(LIST_ORDERINGS)
+    for i in range(n):
+        ordering = orderings[i % len(orderings)]
+        params = {"ordering": ordering}
+        parsed = keyset.parse_ordering(ordering, PersonEntity.orderings, "name")
+        qs = Person.objects.restrict(ctx.rep, "view")
+        keys = {f"_k{j}": _f(name) for j, (name, _d) in enumerate(parsed.fields)}
+        listed = qs.annotate(**keys).order_by(*parsed.order_by())
+        depth = min(DEEP_PAGE, max(ctx.extra.get("visible", 0) // PAGE - 1, 1))
+        row = listed.values(*keys)[PAGE * (depth - 1) - 1 : PAGE * (depth - 1)]
+        values = list(next(iter(row)).values())
+        bound = keyset.binding(parsed, params)
+        cases.append(
+            Case(
+                f"page {depth} by {ordering}",
+                {"ordering": ordering, "cursor": keyset.make_cursor(values, bound), "_after": values},
+            )
+        )
+    return cases
+
+
+def first_page_cases(ctx: Ctx, n: int) -> list[Case]:
+    """Page 1 of the same lists: what page 200 is compared with."""
+    orderings = LIST_ORDERINGS
+    return [Case(f"page 1 by {o}", {"ordering": o}) for o in (orderings * n)[:n]]
+
+
+def _f(name):
+    from django.db.models import F
+
+    return F(name)
+
+
+def deep_app(ctx: Ctx, case: Case) -> tuple[float, list[int]]:
+    params = {k: v for k, v in case.params.items() if not k.startswith("_")}
+    seconds, html = ctx.get("/people/", params)
+    return seconds, [int(x) for x in ROW_IDS.findall(html)]
+
+
+def deep_floor(ctx: Ctx, case: Case) -> tuple[float, list[int]]:
+    if "_after" not in case.params:
+        return list_floor(ctx, {"ordering": case.params["ordering"]})
+    values = [_db_value(ctx, v) for v in case.params["_after"]]
+    return list_floor(ctx, {"ordering": case.params["ordering"]}, after=values)
+
+
+def _db_value(ctx: Ctx, value):
+    if isinstance(value, datetime.datetime) and ctx.raw.vendor == "sqlite":
+        return value.astimezone(datetime.UTC).replace(tzinfo=None).isoformat(sep=" ")
+    return value
+
+
+# --- sort by name within a date range --------------------------------------------------
+
+
+def range_cases(ctx: Ctx, n: int) -> list[Case]:
+    cases = []
+    for _ in range(n):
+        width = ctx.rng.choice([7, 30, 90, 365])
+        start = ctx.rng.uniform(width, SPAN_DAYS)
+        params = {
+            "ordering": "name",
+            "created_after": _moment(ctx, start).date().isoformat(),
+            "created_before": _moment(ctx, start - width).date().isoformat(),
+        }
+        cases.append(Case(f"{width} days", params))
+    return cases
+
+
+# --- search type-ahead ------------------------------------------------------------------
+
+NO_HIT = ["qzxwv", "zzyzx jjq", "xqwzt", "9999999999999"]
+
+
+def search_cases(ctx: Ctx, n: int) -> list[Case]:
+    rows, ids = ctx.data.people.rows, ctx.ids
+    kinds = ["prefix", "substring", "two terms", "phone digits", "no hit"]
+    cases = []
+    for i in range(n):
+        kind = kinds[i % len(kinds)]
+        row = rows[ctx.rng.randrange(len(rows))]
+        if kind == "prefix":
+            text = row.last[: ctx.rng.choice([3, 4, 5])]
+        elif kind == "substring":
+            word = row.last if len(row.last) >= 5 else row.first + row.last
+            start = ctx.rng.randrange(1, max(len(word) - 3, 2))
+            text = word[start : start + 3]
+        elif kind == "two terms":
+            text = f"{row.first} {row.last[:4]}"
+        elif kind == "phone digits":
+            with_phone = [r for r in (rows[ctx.rng.randrange(len(rows))] for _ in range(50)) if r.phones]
+            number = (with_phone or [row])[0].phones[0] if (with_phone or row.phones) else "0671234"
+            digits = "".join(ch for ch in number if ch.isdigit())
+            text = digits[-7:]
+        else:
+            text = NO_HIT[i % len(NO_HIT)]
+        cases.append(Case(kind, {"q": text}))
+    del ids
+    return cases
+
+
+def search_app(ctx: Ctx, case: Case) -> tuple[float, list[tuple[str, int]]]:
+    seconds, html = ctx.get("/search/palette/", case.params)
+    return seconds, [(kind, int(pk)) for kind, pk in HIT_LINKS.findall(html)]
+
+
+def search_floor(ctx: Ctx, case: Case, limit: int = 12) -> tuple[float, list[tuple[str, int]]]:
+    query = SearchQuery.parse(case.params["q"])
+    teams = ", ".join(["%s"] * len(ctx.team_ids))
+    scope = (
+        f"((e.entity = 'person' AND EXISTS (SELECT 1 FROM {PERSON} p WHERE p.id = e.object_id "  # noqa: S608  # nosec B608 # identifiers from code
+        f"AND p.deleted_at IS NULL AND p.team_id IN ({teams}))) OR "
+        f"(e.entity = 'company' AND EXISTS (SELECT 1 FROM {COMPANY} c WHERE c.id = e.object_id "
+        f"AND c.deleted_at IS NULL AND c.team_id IN ({teams}))))"
+    )
+    args: list = []
+    match: list[str] = []
+    if ctx.raw.vendor == "sqlite":
+        if query.terms:
+            source = f"core_search_fts f CROSS JOIN {ENTRY_TABLE} e ON e.id = f.rowid"
+            match.append("core_search_fts MATCH %s")
+            args.append(" ".join('"' + t.replace('"', '""') + '"' for t in query.terms))
+        else:
+            source = f"{ENTRY_TABLE} e"
+    else:
+        source = f"{ENTRY_TABLE} e"
+        for term in query.terms:
+            match.append("e.body LIKE %s")
+            args.append(f"%{term}%")
+        if not query.terms:
+            match.append(
+                "to_tsvector('simple'::regconfig, e.body) @@ to_tsquery('simple'::regconfig, %s)"
+            )
+            args.append(" & ".join(f"{t}:*" for t in query.short))
+    if not query.terms and ctx.raw.vendor == "sqlite":
+        match.append("(e.title_key LIKE %s OR e.sort_key LIKE %s)")
+        args += [query.folded + "%"] * 2
+    elif query.terms:
+        for term in query.short:
+            match.append("(' ' || e.body) LIKE %s")
+            args.append(f"% {term}%")
+    args += list(ctx.team_ids) * 2
+    rank = (
+        "CASE WHEN e.title_key LIKE %s OR e.sort_key LIKE %s THEN 0 "
+        "WHEN (' ' || e.body) LIKE %s THEN 1 ELSE 2 END"
+    )
+    args += [query.folded + "%", query.folded + "%", "% " + query.lead + "%", limit]
+    sql = (
+        f"SELECT e.entity, e.object_id FROM {source} WHERE {' AND '.join(match)} AND {scope} "  # noqa: S608  # nosec B608 # identifiers from code
+        f"ORDER BY {rank}, e.title_key, e.id LIMIT %s"
+    )
+    seconds, rows = ctx.raw.timed(sql, args)
+    groups: dict[str, list[int]] = {}
+    for entity, pk in rows:
+        groups.setdefault(entity, []).append(pk)
+    names = {"person": "people", "company": "companies"}
+    return seconds, [(names[e], pk) for e, pks in groups.items() for pk in pks]
+
+
+# --- the person page --------------------------------------------------------------------
+
+
+def person_cases(ctx: Ctx, n: int) -> list[Case]:
+    busy = ctx.extra["busy_visible"]
+    return [Case("busy person", {"pk": busy[i % len(busy)]}) for i in range(n)]
+
+
+def person_app(ctx: Ctx, case: Case) -> tuple[float, list]:
+    pk = case.params["pk"]
+    with CaptureQueriesContext(connection) as queries:
+        seconds, html = ctx.get(f"/people/{pk}/")
+    ctx.extra.setdefault("person_queries", set()).add(len(queries))
+    events = html.count('class="timeline-item"')
+    return seconds, [pk, events]
+
+
+def person_floor(ctx: Ctx, case: Case) -> tuple[float, list]:
+    pk = case.params["pk"]
+    teams = ", ".join(["%s"] * len(ctx.team_ids))
+    statements = [
+        (
+            f"SELECT p.*, c.name FROM {PERSON} p LEFT JOIN {COMPANY} c ON c.id = p.company_id "  # noqa: S608  # nosec B608 # identifiers from code
+            f"WHERE p.id = %s AND p.deleted_at IS NULL AND p.team_id IN ({teams})",
+            [pk, *ctx.team_ids],
+        ),
+        ("SELECT * FROM contacts_emailaddress WHERE person_id = %s ORDER BY position, id", [pk]),
+        ("SELECT * FROM contacts_phonenumber WHERE person_id = %s ORDER BY position, id", [pk]),
+        (
+            f"SELECT a.*, u.username FROM {AUDIT} a LEFT JOIN accounts_user u ON u.id = a.actor_id "  # noqa: S608  # nosec B608 # identifiers from code
+            "WHERE a.object_type = 'person' AND a.object_id = %s ORDER BY a.at DESC, a.id DESC "
+            "LIMIT 50",
+            [pk],
+        ),
+    ]
+    seconds, answers = ctx.raw.timed_many(statements)
+    return seconds, [answers[0][0][0] if answers[0] else None, len(answers[3])]

@@ -1,0 +1,54 @@
+"""The floor's connection: the database driver itself (sqlite3 or psycopg), no Django.
+
+Floors are hand-written SQL with `%s` placeholders; for sqlite3 they become `?`.
+"""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlparse
+
+
+class Raw:
+    def __init__(self, database_url: str):
+        self.url = database_url
+        if database_url.startswith("sqlite"):
+            import sqlite3
+
+            self.vendor = "sqlite"
+            self.conn = sqlite3.connect(urlparse(database_url).path, isolation_level=None)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+        else:
+            import psycopg
+
+            self.vendor = "postgresql"
+            self.conn = psycopg.connect(database_url, autocommit=True)
+
+    def sql(self, text: str) -> str:
+        return text.replace("%s", "?") if self.vendor == "sqlite" else text
+
+    def fetch(self, text: str, params=()) -> list[tuple]:
+        cursor = self.conn.cursor()
+        cursor.execute(self.sql(text), list(params))
+        rows = cursor.fetchall()
+        cursor.close()
+        return rows
+
+    def timed(self, text: str, params=()) -> tuple[float, list[tuple]]:
+        started = time.perf_counter()
+        rows = self.fetch(text, params)
+        return time.perf_counter() - started, rows
+
+    def timed_many(self, statements: list[tuple[str, list]]) -> tuple[float, list[list[tuple]]]:
+        started = time.perf_counter()
+        answers = [self.fetch(text, params) for text, params in statements]
+        return time.perf_counter() - started, answers
+
+    def plan(self, text: str, params=()) -> str:
+        """The engine's plan for a query, as one string (to spot full scans)."""
+        prefix = "EXPLAIN QUERY PLAN " if self.vendor == "sqlite" else "EXPLAIN "
+        rows = self.fetch(prefix + text, params)
+        return "\n".join(" ".join(str(c) for c in row) for row in rows)
+
+    def close(self) -> None:
+        self.conn.close()

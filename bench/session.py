@@ -1,0 +1,169 @@
+"""A benchmark session: the loaded database, the signed-in rep, and the operations that
+are measured as a whole rather than case by case (API writes, duplicate detection,
+concurrent load, import)."""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any
+
+from bench.dataset import TEAMS, build
+from bench.ops import Ctx
+from bench.raw import Raw
+
+
+def start(engine: str, size: int, *, seed: int, url: str, loaded: bool):
+    from django.core.management import call_command
+    from django.test import Client
+
+    from bench import loader
+    from rapport.accounts.models import Team, User
+    from rapport.contacts.models import Person
+
+    started = time.perf_counter()
+    data = build(size, seed=seed)
+    generated = round(time.perf_counter() - started, 1)
+    if loaded:
+        count = len(data.people.rows)
+        ids = list(Person.all_objects.order_by("pk").values_list("pk", flat=True)[:count])
+        users = [User.objects.get(username=name) for name in data.users]
+        admin = User.objects.get(username="bench-admin")
+        info = {"reused": True, "generate_seconds": generated}
+    else:
+        call_command("migrate", verbosity=0)
+        out = loader.load(data)
+        ids, users, admin = out["ids"], out["users"], out["admin"]
+        info = {"reused": False, "generate_seconds": generated, "seconds": out["seconds"]}
+    info["planned"] = data.planned
+    call_command("collectstatic", interactive=False, verbosity=0)  # pages need the manifest
+    rep = users[0]
+    team = Team.objects.get(name=TEAMS[data.team_of(0)])
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(rep)
+    ctx = Ctx(
+        engine=engine,
+        size=size,
+        data=data,
+        ids=ids,
+        rep=rep,
+        team_ids=[team.pk],
+        client=client,
+        raw=Raw(url),
+        rng=random.Random(seed),
+    )
+    visible = Person.objects.restrict(rep, "view").count()
+    rep_team = {i for i in range(len(users)) if data.team_of(i) == data.team_of(0)}
+    ctx.extra.update(
+        url=url,
+        admin=admin,
+        users=users,
+        visible=visible,
+        busy_visible=[ids[i] for i in data.busy if data.owners[i] in rep_team],
+    )
+    info["rep"] = {"username": rep.username, "visible_people": visible}
+    return ctx, info
+
+
+def token_for(user) -> str:
+    from rapport.accounts.services import token_create
+
+    _token, raw = token_create(user=user, name="bench")
+    return raw
+
+
+def special(name: str, ctx: Ctx, *, smoke: bool, runs: int) -> dict[str, Any]:
+    return {"api_write": api_write, "dedup": dedup, "load": load, "import": import_}[name](
+        ctx, smoke=smoke, runs=runs
+    )
+
+
+def api_write(ctx: Ctx, *, smoke: bool, runs: int) -> dict[str, Any]:
+    from django.test import Client
+
+    from bench.api_bench import time_api_writes
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    out = time_api_writes(client, token=token_for(ctx.rep), n=20 if smoke else max(runs * 10, 300))
+    out["title"] = "API create and update, with audit"
+    out["target"] = "p95 ≤ 5 ms; ≥ 500 writes/s per worker"
+    return out
+
+
+def dedup(ctx: Ctx, *, smoke: bool, runs: int) -> dict[str, Any]:
+    from bench.dedup.measure import scan_quality, time_entry, time_scan
+
+    data = ctx.data.people
+    entry = time_entry(data, ctx.ids, ctx.extra["admin"], probes=20 if smoke else 400)
+    scan = time_scan()
+    quality = scan_quality(data, ctx.ids)
+    return {
+        "title": "Duplicate check on entry / full scan",
+        "target": "≤ 1 ms / ≤ 2 min; precision and recall reported",
+        "entry": entry,
+        "scan": scan,
+        "quality": quality,
+        "answers_match": quality["recall"] >= 0.9 and quality["precision"] >= 0.9,
+    }
+
+
+def load(ctx: Ctx, *, smoke: bool, runs: int) -> dict[str, Any]:
+    from bench.load_bench import run_load
+    from bench.runner import WORK
+
+    out = run_load(
+        ctx.extra["url"],
+        token=token_for(ctx.rep),
+        data_dir=str(WORK),
+        seconds=5 if smoke else 30,
+    )
+    out["title"] = "Concurrent load on the JSON list endpoint (locust → rapport serve)"
+    out["target"] = "≥ 400 req/s SQLite, ≥ 200 PostgreSQL, no errors"
+    out["answers_match"] = out.get("failures", 1) == 0 and out.get("requests", 0) > 0
+    return out
+
+
+def import_(ctx: Ctx, *, smoke: bool, runs: int) -> dict[str, Any]:
+    from bench.import_bench import run_import_bench
+
+    rows = 1000 if smoke else min(100_000, ctx.size)
+    rng = random.Random(17)
+    sample = rng.sample(ctx.data.people.rows, min(len(ctx.data.people.rows), rows // 10))
+    before = rss_mb()
+    out = run_import_bench(
+        ctx.rep, rows=rows, existing_emails=[r.emails[0] for r in sample if r.emails]
+    )
+    out["rss_before_mb"], out["rss_after_mb"] = before, rss_mb()
+    out["title"] = "Import a CSV into the live database (dedup by email, index kept)"
+    out["target"] = "≥ 7,000 rows/s and ≥ 0.6× raw executemany"
+    counted = sum(out.get(k, 0) for k in ("created", "updated", "skipped", "rejected"))
+    out["answers_match"] = counted == out.get("rows")
+    return out
+
+
+def rss_mb() -> float:
+    """This process's resident memory now (VmRSS)."""
+    return _status("VmRSS")
+
+
+def _status(key: str) -> float:
+    with open("/proc/self/status", encoding="ascii") as handle:
+        for line in handle:
+            if line.startswith(key + ":"):
+                return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def memory(result: dict[str, Any]) -> dict[str, Any]:
+    load_op = result["ops"].get("load", {})
+    return {
+        "runner_peak_rss_mb": _status("VmHWM"),
+        "server_max_rss_mb": load_op.get("max_rss_mb"),
+        "import_rss_growth_mb": (
+            round(result["ops"]["import"]["rss_after_mb"] - result["ops"]["import"]["rss_before_mb"], 1)
+            if "rss_after_mb" in result["ops"].get("import", {})
+            else None
+        ),
+        "note": "the runner holds the whole generated dataset in memory; the app worker's "
+        "RSS is the server's, measured during the load test",
+    }
