@@ -207,7 +207,11 @@ def floor_seconds(job) -> float:
             "object_type = %s AND action = %s AND object_id BETWEEN %s AND %s",
             ["person", "create", low, high],
         ),
-        "search": (ENTRY_TABLE, "entity = %s AND object_id BETWEEN %s AND %s", ["person", low, high]),
+        "search": (
+            ENTRY_TABLE,
+            "entity = %s AND object_id BETWEEN %s AND %s",
+            ["person", low, high],
+        ),
     }
     plans = []
     with connection.cursor() as cursor:

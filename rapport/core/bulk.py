@@ -108,3 +108,131 @@ def savedview_delete(*, actor, view: SavedView) -> None:
     if view.user_id != actor.pk:
         raise PermissionDenied("delete")
     view.delete()
+
+
+# --- raw inserts for bulk paths -------------------------------------------------------
+
+
+class RowInserter:
+    """INSERTs many unsaved instances of one model as one parameterised `executemany`.
+
+    `bulk_create` compiles every value of every row through the ORM; here the database
+    value of each field is prepared once from a default instance and only the values
+    that differ from it are prepared per row (`get_db_prep_save`, as Django writes
+    them), so validation stays the caller's and the SQL stays portable. With
+    `returning=True` the new primary keys are set on the instances: PostgreSQL returns
+    them per row (psycopg pipelines the statements), SQLite numbers rows of one
+    statement consecutively under the write lock the transaction already holds.
+    """
+
+    _cache: dict[tuple[type, str], RowInserter] = {}
+
+    def __init__(self, model, connection) -> None:
+        self.model = model
+        self.connection = connection
+        self.fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+        self.auto = [
+            f
+            for f in self.fields
+            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+        ]
+        template = model()
+        self.defaults = [getattr(template, f.attname) for f in self.fields]
+        self.prepped = [
+            f.get_db_prep_save(value, connection)
+            for f, value in zip(self.fields, self.defaults, strict=True)
+        ]
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(f.column) for f in self.fields)
+        marks = ", ".join(["%s"] * len(self.fields))
+        table = quote(model._meta.db_table)
+        # Identifiers come from model metadata; every value is a query parameter.
+        self.sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
+        self.returning = f"{self.sql} RETURNING {quote(model._meta.pk.column)}"
+
+    @classmethod
+    def for_model(cls, model, connection) -> RowInserter:
+        key = (model, connection.alias)
+        inserter = cls._cache.get(key)
+        if inserter is None or inserter.connection is not connection:
+            inserter = cls._cache[key] = cls(model, connection)
+        return inserter
+
+    def row(self, obj, last: list) -> list:
+        """The database values of `obj`; `last` holds the previous row's (value, prepared)
+        per field, reused when a scalar repeats (timestamps, owner, team of a batch)."""
+        values = []
+        connection = self.connection
+        for index, (model_field, default, prepped) in enumerate(
+            zip(self.fields, self.defaults, self.prepped, strict=True)
+        ):
+            value = getattr(obj, model_field.attname)
+            if value is default or (
+                type(value) is type(default)
+                and not isinstance(value, list | dict)
+                and value == default
+            ):
+                values.append(prepped)
+                continue
+            previous = last[index]
+            if (
+                previous is not None
+                and type(value) is type(previous[0])
+                and not isinstance(value, list | dict)
+                and value == previous[0]
+            ):
+                values.append(previous[1])
+                continue
+            ready = model_field.get_db_prep_save(value, connection)
+            last[index] = (value, ready)
+            values.append(ready)
+        return values
+
+    def insert(self, objs: list, *, returning: bool = False) -> None:
+        if not objs:
+            return
+        for obj in objs:
+            for auto_field in self.auto:
+                auto_field.pre_save(obj, True)
+        last: list = [None] * len(self.fields)
+        rows = [self.row(obj, last) for obj in objs]
+        with self.connection.cursor() as cursor:
+            if not returning:
+                cursor.executemany(self.sql, rows)
+            elif self.connection.vendor == "postgresql":
+                raw = cursor.cursor
+                raw.executemany(self.returning, rows, returning=True)
+                ids = []
+                while True:
+                    ids.append(raw.fetchone()[0])
+                    if not raw.nextset():
+                        break
+                self._set_ids(objs, ids)
+            elif self.connection.vendor == "sqlite":
+                cursor.executemany(self.sql, rows)
+                cursor.execute("SELECT last_insert_rowid(), changes()")
+                last, changed = cursor.fetchone()
+                if changed != 1 or cursor.cursor.rowcount not in (-1, len(rows)):
+                    raise RuntimeError("unexpected row count from a bulk insert")
+                self._set_ids(objs, range(last - len(rows) + 1, last + 1))
+            else:  # any other engine: the ORM's own path
+                self.model.objects.bulk_create(objs, batch_size=500)
+                return
+        for obj in objs:
+            obj._state.adding = False
+            obj._state.db = self.connection.alias
+
+    def _set_ids(self, objs: list, ids) -> None:
+        ids = list(ids)
+        if len(ids) != len(objs):
+            raise RuntimeError("the bulk insert returned a different number of ids")
+        attname = self.model._meta.pk.attname
+        for obj, pk in zip(objs, ids, strict=True):
+            setattr(obj, attname, pk)
+
+
+def insert_rows(model, objs: list, *, returning: bool = False, using: str = "default") -> None:
+    """Insert unsaved `objs` of `model` in one `executemany` (see `RowInserter`)."""
+    from django.db import connections
+
+    RowInserter.for_model(model, connections[using]).insert(objs, returning=returning)

@@ -159,12 +159,16 @@ def email(text: str) -> str:
 def phone(text: str, region: str) -> str:
     """Spreadsheets drop the "+" of numbers stored as numbers (380671234567): a long
     run of digits that is no number in the region is tried as international."""
+    from rapport.contacts.services.cleaning import CANONICAL_PHONES
+
     try:
-        return phones.to_e164(text, region=region)
+        number = phones.to_e164(text, region=region)
     except ValidationError:
-        if text.isdigit() and len(text) >= 11:
-            return phones.to_e164("+" + text, region=region)
-        raise
+        if not (text.isdigit() and len(text) >= 11):
+            raise
+        number = phones.to_e164("+" + text, region=region)
+    CANONICAL_PHONES.add(number)
+    return number
 
 
 def tag(text: str) -> str:

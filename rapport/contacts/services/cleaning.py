@@ -82,6 +82,22 @@ def clean_emails(items: list[Mapping[str, Any]] | None) -> list[dict]:
     return cleaned
 
 
+class _Canonical(dict):
+    """Numbers `to_e164` produced lately (a bounded memo): E.164 text parses back to
+    itself whatever the region, so cleaning it again cannot change it. Imports clean
+    each number twice (the mapping, then the service); this saves the second parse."""
+
+    LIMIT = 20_000
+
+    def add(self, number: str) -> None:
+        if len(self) >= self.LIMIT:
+            self.clear()
+        self[number] = None
+
+
+CANONICAL_PHONES = _Canonical()
+
+
 def clean_phones(items: list[Mapping[str, Any]] | None, *, region: str) -> list[dict]:
     cleaned, errors, seen = [], {}, set()
     for index, item in enumerate(items or []):
@@ -89,7 +105,7 @@ def clean_phones(items: list[Mapping[str, Any]] | None, *, region: str) -> list[
         if not raw:
             continue
         try:
-            number = phones.to_e164(raw, region=region)
+            number = raw if raw in CANONICAL_PHONES else phones.to_e164(raw, region=region)
         except ValidationError as exc:
             errors[f"phones.{index}.number"] = exc.messages
             continue
