@@ -34,11 +34,37 @@ class Ordering:
     key: str
     fields: tuple[tuple[str, bool], ...]  # (model field path, descending)
 
-    def order_by(self) -> list:
-        return [
-            F(name).desc(nulls_last=True) if desc else F(name).asc(nulls_last=True)
-            for name, desc in self.fields
-        ]
+    def order_by(self, model=None) -> list:
+        """ORDER BY terms; NULLS LAST only where the column can hold NULL (with `model`
+        given), so a plain index on a NOT NULL column serves the order on both engines
+        (SQLite cannot use one for "ASC NULLS LAST", PostgreSQL not for "DESC NULLS LAST")."""
+        terms = []
+        for name, desc in self.fields:
+            nulls_last = True if model is None else can_be_null(model, name)
+            if desc:
+                terms.append(F(name).desc(nulls_last=True) if nulls_last else F(name).desc())
+            else:
+                terms.append(F(name).asc(nulls_last=True) if nulls_last else F(name).asc())
+        return terms
+
+
+def can_be_null(model, path: str) -> bool:
+    """Whether the field at `path` ("company__sort_key") can be NULL in a row of `model`:
+    a nullable column, or one reached through a nullable (LEFT JOINed) relation. Unknown
+    paths (annotations) count as nullable."""
+    opts = model._meta
+    for part in path.split("__"):
+        try:
+            field = opts.pk if part == "pk" else opts.get_field(part)
+        except Exception:  # noqa: BLE001 - an annotation or a transform: assume NULLs
+            return True
+        if getattr(field, "null", True) and not field.primary_key:
+            return True
+        if field.is_relation:
+            if field.many_to_many or field.one_to_many or field.related_model is None:
+                return True
+            opts = field.related_model._meta
+    return False
 
 
 def parse_ordering(raw: str | None, allowed: Mapping[str, Sequence[str]], default: str) -> Ordering:
@@ -115,8 +141,9 @@ def read_cursor(cursor: str, bound: str, width: int) -> list[Any]:
     return [_decode(v) for v in values]
 
 
-def after_q(ordering: Ordering, values: Sequence[Any]) -> Q:
-    """Rows strictly after `values` in `ordering` (NULLs last in both directions)."""
+def after_q(ordering: Ordering, values: Sequence[Any], model=None) -> Q:
+    """Rows strictly after `values` in `ordering` (NULLs last in both directions); with
+    `model`, columns that cannot be NULL get no IS NULL branch."""
     result = Q(pk__in=[])
     equal = Q()
     for (name, desc), value in zip(ordering.fields, values, strict=True):
@@ -124,9 +151,9 @@ def after_q(ordering: Ordering, values: Sequence[Any]) -> Q:
             after = Q(pk__in=[])  # nothing sorts after NULL
             same = Q(**{f"{name}__isnull": True})
         else:
-            after = Q(**{f"{name}__{'lt' if desc else 'gt'}": value}) | Q(
-                **{f"{name}__isnull": True}
-            )
+            after = Q(**{f"{name}__{'lt' if desc else 'gt'}": value})
+            if model is None or can_be_null(model, name):
+                after |= Q(**{f"{name}__isnull": True})
             same = Q(**{name: value})
         result |= equal & after
         equal &= same
@@ -151,10 +178,10 @@ def paginate(
     """One page of `qs` after `cursor`, fetching limit + 1 rows to know if more follow."""
     bound = binding(ordering, filters)
     keys = {f"_k{i}": F(name) for i, (name, _) in enumerate(ordering.fields)}
-    qs = qs.annotate(**keys).order_by(*ordering.order_by())
+    qs = qs.annotate(**keys).order_by(*ordering.order_by(qs.model))
     if cursor:
         values = read_cursor(cursor, bound, len(ordering.fields))
-        qs = qs.filter(after_q(ordering, values))
+        qs = qs.filter(after_q(ordering, values, qs.model))
     rows = list(qs[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]

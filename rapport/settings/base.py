@@ -6,7 +6,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from rapport.settings.env import data_dir, env_list, env_str, secret_key
+from rapport.settings.env import data_dir, env_int, env_list, env_str, secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = data_dir()
@@ -83,7 +83,10 @@ def database_config(url: str) -> dict:
     """One place turns DATABASE_URL into Django settings, with SQLite tuned for a server."""
     config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
     if config["ENGINE"] == "django.db.backends.sqlite3":
-        config["CONN_MAX_AGE"] = 0
+        # One connection per server thread, kept across requests: opening one and running
+        # the PRAGMAs below cost more than a whole list query. Nothing to health-check on
+        # a local file.
+        config["CONN_MAX_AGE"] = env_int("RAPPORT_SQLITE_CONN_MAX_AGE", 600)
         config["CONN_HEALTH_CHECKS"] = False
         config["OPTIONS"] = {
             "transaction_mode": "IMMEDIATE",
