@@ -181,14 +181,20 @@ def _read_stats(prefix: str) -> dict:
 # --- the run -----------------------------------------------------------------------------
 
 
-def default_paths(*, owner_id: int | None = None) -> list[str]:
+# Orderings an index serves today; the others (updated_at, email, company, owner) sort
+# every visible row per page until they get one (see --all-orderings).
+INDEXED_ORDERINGS = ["name", "-name", "-created_at", "created_at"]
+OTHER_ORDERINGS = ["updated_at", "-updated_at", "email", "company", "owner"]
+
+
+def default_paths(*, owner_id: int | None = None, all_orderings: bool = False) -> list[str]:
     """GET /api/v1/people?limit=50 with the orderings and filters a list page offers."""
     base = "/api/v1/people?limit=50"
-    orderings = ["name", "-name", "-created_at", "updated_at", "email", "company", "owner"]
+    orderings = INDEXED_ORDERINGS + (OTHER_ORDERINGS if all_orderings else [])
     paths = [f"{base}&ordering={o}" for o in orderings]
     paths += [base]
     paths += [f"{base}&created_after=2025-0{m}-01&ordering=name" for m in range(1, 10)]
-    paths += [f"{base}&created_before=2030-01-01&ordering=-updated_at"]
+    paths += [f"{base}&created_before=2030-01-01&ordering=-created_at"]
     if owner_id is not None:
         paths += [f"{base}&owner={owner_id}&ordering=-created_at"]
     return paths
@@ -344,10 +350,16 @@ def prepare_database(engine: str, *, reuse: bool) -> tuple[str, str]:
     return f"{server}/{PG_NAME}", str(data_dir)
 
 
+TEAMS = ["Bench A", "Bench B", "Bench C", "Bench D", "Bench E"]
+OWNERS_PER_TEAM = 4
+
+
 def build(people: int, *, seed: int = 7) -> dict:
-    """Migrate, load `people` generated people, create the rep and their token."""
+    """Migrate, load `people` generated people spread over 5 teams and 20 owners (owners
+    skewed: the first of each team holds half its people), then create the rep (a member
+    of the first team with the built-in "rep" role: team scope) and their token."""
     from django.core.management import call_command
-    from django.db import connection
+    from django.db import connection, transaction
 
     from bench.dedup.generate import generate
     from bench.dedup.load import load
@@ -356,18 +368,37 @@ def build(people: int, *, seed: int = 7) -> dict:
 
     call_command("migrate", verbosity=0)
     bench = user_create(
-        username="bench", password="bench-password-1", teams=["Bench"], admin=True, validate=False
+        username="bench", password="bench-password-1", teams=TEAMS, admin=True, validate=False
     )
+    owners: dict[int, list[int]] = {}
+    for t, name in enumerate(TEAMS):
+        team = Team.objects.get(name=name)
+        owners[team.pk] = [
+            user_create(
+                username=f"owner{t}{o}", password="owner-password-1", teams=[name], validate=False
+            ).pk
+            for o in range(OWNERS_PER_TEAM)
+        ]
     started = time.perf_counter()
-    load(generate(people, seed=seed), owner=bench, team=Team.objects.get(name="Bench"))
-    with connection.cursor() as cursor:
+    ids = load(generate(people, seed=seed), owner=bench, team=Team.objects.get(name=TEAMS[0]))
+    team_ids = sorted(owners)
+    with transaction.atomic(), connection.cursor() as cursor:
+        rows = []
+        for index, pk in enumerate(ids):
+            team = team_ids[index % len(team_ids)]
+            slot = (index // len(team_ids)) % (2 * OWNERS_PER_TEAM)
+            owner = owners[team][0 if slot < OWNERS_PER_TEAM else slot - OWNERS_PER_TEAM]
+            rows.append((team, owner, pk))
+        cursor.executemany(
+            "UPDATE contacts_person SET team_id = %s, owner_id = %s WHERE id = %s", rows
+        )
         cursor.execute("ANALYZE")
     loaded = round(time.perf_counter() - started, 1)
     rep = user_create(
-        username="rep", password="rep-password-1", teams=["Bench"], roles=["rep"], validate=False
+        username="rep", password="rep-password-1", teams=[TEAMS[0]], roles=["rep"], validate=False
     )
     _token, raw = token_create(user=rep, name="load bench")
-    return {"token": raw, "owner_id": bench.pk, "load_seconds": loaded}
+    return {"token": raw, "owner_id": owners[team_ids[0]][0], "load_seconds": loaded}
 
 
 def reuse_token() -> dict:
@@ -375,7 +406,7 @@ def reuse_token() -> dict:
     from rapport.accounts.services import token_create
 
     _token, raw = token_create(user=User.objects.get(username="rep"), name="load bench")
-    owner = User.objects.get(username="bench")
+    owner = User.objects.get(username="owner00")
     return {"token": raw, "owner_id": owner.pk, "load_seconds": None}
 
 
@@ -390,6 +421,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=1, help="load runs on the same database")
     parser.add_argument("--reuse", action="store_true", help="keep the last build's database")
     parser.add_argument("--save", action="store_true", help="write bench/results/load-*.json")
+    parser.add_argument(
+        "--all-orderings",
+        action="store_true",
+        help="also order by columns no index serves yet (updated_at, email, company, owner)",
+    )
     args = parser.parse_args(argv)
 
     database_url, data_dir = prepare_database(args.engine, reuse=args.reuse)
@@ -418,7 +454,7 @@ def main(argv: list[str] | None = None) -> int:
             users=args.users,
             workers=args.workers,
             threads=args.threads,
-            paths=default_paths(owner_id=setup["owner_id"]),
+            paths=default_paths(owner_id=setup["owner_id"], all_orderings=args.all_orderings),
         )
         runs.append(result)
         print(json.dumps(result, indent=2), flush=True)

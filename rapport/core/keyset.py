@@ -188,5 +188,9 @@ def paginate(
     next_cursor = None
     if more and rows:
         last = rows[-1]
-        next_cursor = make_cursor([getattr(last, k) for k in keys], bound)
+        # Model instances or, from a values() queryset (a list's fast path), dicts.
+        values = (
+            [last[k] for k in keys] if isinstance(last, dict) else [getattr(last, k) for k in keys]
+        )
+        next_cursor = make_cursor(values, bound)
     return Page(rows, next_cursor, bool(cursor))

@@ -131,6 +131,10 @@ def default_workers() -> int:
     return max(2, min(4, (os.cpu_count() or 1) + 1))
 
 
+def default_threads() -> int:
+    return 4
+
+
 def run_gunicorn(*, host: str, port: int, workers: int, threads: int, on_ready, on_exit) -> None:
     from gunicorn.app.base import BaseApplication
 
@@ -172,7 +176,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--workers", type=int, default=default_workers(), help=_("Web worker processes.")
         )
-        parser.add_argument("--threads", type=int, default=4, help=_("Threads per web worker."))
+        parser.add_argument(
+            "--threads", type=int, default=default_threads(), help=_("Threads per web worker.")
+        )
         parser.add_argument(
             "--no-worker", action="store_true", help=_("Do not run the task worker.")
         )

@@ -1,0 +1,96 @@
+"""Server defaults and database settings that concurrent load depends on (issue 4, target 10)."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from rapport.contacts.models import Person
+from rapport.core import keyset
+from rapport.core.management.commands import serve
+from rapport.settings.base import database_config
+from rapport.testing.factories import PersonFactory
+
+
+def test_sqlite_keeps_connections_and_runs_in_wal_with_a_busy_timeout(monkeypatch):
+    monkeypatch.delenv("RAPPORT_SQLITE_CONN_MAX_AGE", raising=False)
+    config = database_config("sqlite:////tmp/x.sqlite3")
+    assert config["CONN_MAX_AGE"] >= 60  # one connection per server thread, reused
+    assert config["CONN_HEALTH_CHECKS"] is False
+    assert "journal_mode=WAL" in config["OPTIONS"]["init_command"]
+    assert config["OPTIONS"]["timeout"] >= 5
+    assert config["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+
+
+def test_sqlite_connection_age_can_be_set_and_is_checked(monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    monkeypatch.setenv("RAPPORT_SQLITE_CONN_MAX_AGE", "0")
+    assert database_config("sqlite:////tmp/x.sqlite3")["CONN_MAX_AGE"] == 0
+    monkeypatch.setenv("RAPPORT_SQLITE_CONN_MAX_AGE", "soon")
+    with pytest.raises(ImproperlyConfigured, match="RAPPORT_SQLITE_CONN_MAX_AGE"):
+        database_config("sqlite:////tmp/x.sqlite3")
+
+
+def test_postgres_reuses_connections():
+    config = database_config("postgres://u@127.0.0.1:5432/db")
+    assert config["CONN_MAX_AGE"] > 0
+
+
+@pytest.mark.parametrize(("cores", "workers"), [(1, 2), (2, 3), (4, 4), (16, 4)])
+def test_default_workers_follow_the_cores(monkeypatch, cores, workers):
+    monkeypatch.setattr(serve.os, "cpu_count", lambda: cores)
+    assert serve.default_workers() == workers
+
+
+def test_default_threads_overlap_database_waits():
+    assert serve.default_threads() >= 2
+
+
+def _order_sql(model, ordering_key: str, allowed: dict) -> str:
+    ordering = keyset.parse_ordering(ordering_key, allowed, ordering_key)
+    return str(model.objects.order_by(*ordering.order_by(model)).query)
+
+
+def test_keyset_orders_not_null_columns_without_nulls_last():
+    """A plain index serves "ORDER BY sort_key, id" on both engines; "NULLS LAST" on a
+    column that cannot be NULL would force a sort of every visible row."""
+    allowed = {"name": ["sort_key", "id"], "birthday": ["birthday", "id"]}
+    by_name = _order_sql(Person, "-name", allowed)
+    assert "NULLS LAST" not in by_name
+    assert "NULLS FIRST" not in by_name
+    by_birthday = _order_sql(Person, "birthday", allowed)
+    assert by_birthday.count("NULLS LAST") == 1  # birthday may be NULL; id may not
+
+
+def test_keyset_nullability_follows_relations():
+    assert keyset.can_be_null(Person, "sort_key") is False
+    assert keyset.can_be_null(Person, "id") is False
+    assert keyset.can_be_null(Person, "birthday") is True
+    assert keyset.can_be_null(Person, "company__sort_key") is True  # no company: NULL
+    assert keyset.can_be_null(Person, "owner__username") is True
+    assert keyset.can_be_null(Person, "no_such_field") is True
+
+
+@pytest.mark.django_db
+def test_keyset_pages_over_a_not_null_column_are_complete_and_ordered(alice):
+    people = [
+        PersonFactory(actor=alice, first_name=f"P{i}", last_name=name)
+        for i, name in enumerate(["b", "a", "c", "a", "b", "d", "a"])
+    ]
+    ordering = keyset.parse_ordering("name", {"name": ["sort_key", "id"]}, "name")
+    seen, cursor = [], None
+    with CaptureQueriesContext(connection) as queries:
+        while True:
+            page = keyset.paginate(
+                Person.objects.all(), ordering=ordering, filters={}, cursor=cursor, limit=3
+            )
+            seen += [p.pk for p in page.items]
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+    expected = [p.pk for p in sorted(people, key=lambda p: (p.sort_key, p.pk))]
+    assert seen == expected
+    assert not any('"sort_key" IS NULL' in q["sql"] for q in queries.captured_queries)
+    assert not any("NULLS LAST" in q["sql"] for q in queries.captured_queries)
