@@ -196,7 +196,7 @@ def deep_cases(ctx: Ctx, n: int) -> list[Case]:
         depth = min(DEEP_PAGE, max(ctx.extra.get("visible", 0) // PAGE - 1, 1))
         row = listed.values(*keys)[PAGE * (depth - 1) - 1 : PAGE * (depth - 1)]
         values = list(next(iter(row)).values())
-        bound = keyset.binding(parsed, params)
+        bound = keyset.binding(parsed, {"ordering": [ordering]})  # as the list binds it
         cases.append(
             Case(
                 f"page {depth} by {ordering}",

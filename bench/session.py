@@ -25,6 +25,7 @@ def start(engine: str, size: int, *, seed: int, url: str, loaded: bool):
     data = build(size, seed=seed)
     generated = round(time.perf_counter() - started, 1)
     if loaded:
+        call_command("migrate", verbosity=0)  # indexes added since the load
         count = len(data.people.rows)
         ids = list(Person.all_objects.order_by("pk").values_list("pk", flat=True)[:count])
         users = [User.objects.get(username=name) for name in data.users]

@@ -89,7 +89,9 @@ def entity_list(entity: type[Entity], user, params: QueryDict, *, limit: int = P
     except KeyError as exc:
         errors.append(_("Cannot sort by “%s”.") % exc.args[0])
         ordering = keyset.parse_ordering(None, orderings, entity.default_ordering)
-    listed = entity.list_queryset(qs)
+    columns = chosen_columns(entity, user, params)
+    column_keys = frozenset(c.key for c in columns)
+    listed = entity.list_page_queryset(qs, column_keys)
     cursor = params.get("cursor") or None
     bound = filter_params(params)
     try:
@@ -99,11 +101,11 @@ def entity_list(entity: type[Entity], user, params: QueryDict, *, limit: int = P
         page = keyset.paginate(listed, ordering=ordering, filters=bound, cursor=None, limit=limit)
     return ListPage(
         entity=entity,
-        rows=page.items,
+        rows=entity.list_page_rows(page.items, column_keys),
         next_cursor=page.next_cursor,
         has_previous=page.has_previous,
         count=capped_count(qs),
-        columns=chosen_columns(entity, user, params),
+        columns=columns,
         all_columns=columns_for(entity, user),
         ordering=ordering.key,
         sortable={c.key: c.order for c in entity.columns if c.order in orderings},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -34,6 +36,7 @@ def to_e164(raw: str, *, region: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+@functools.lru_cache(maxsize=8192)
 def pretty(e164: str) -> str:
     """International format for display."""
     try:

@@ -57,7 +57,24 @@ class Entity:
     create_service: ClassVar[Callable[..., Model] | None] = None
     update_service: ClassVar[Callable[..., Model] | None] = None
 
+    # Fields a list page never shows (big JSON and text): left out of its query. Exports
+    # keep them (they may write custom fields), so this applies to list pages only.
+    list_page_defer: ClassVar[tuple[str, ...]] = ()
+
     # --- hooks an entity overrides -------------------------------------------------
+    @classmethod
+    def list_page_queryset(cls, qs: QuerySet, column_keys: frozenset[str]) -> QuerySet:
+        """The list page's query for the columns it shows: an entity may join and
+        prefetch only what those columns read (default: everything `list_queryset` does)."""
+        qs = cls.list_queryset(qs)
+        return qs.defer(*cls.list_page_defer) if cls.list_page_defer else qs
+
+    @classmethod
+    def list_page_rows(cls, items: list, column_keys: frozenset[str]) -> list:
+        """What `list_page_queryset` fetched, as the rows the page renders (an entity whose
+        query returns values turns them into light row objects here)."""
+        return items
+
     @classmethod
     def list_queryset(cls, qs: QuerySet) -> QuerySet:
         """Joins and prefetches a list page needs (no N+1)."""

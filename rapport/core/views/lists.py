@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from rapport.core import bulk, listing, permissions, selectors
+from rapport.core import bulk, listing, listrows, permissions, selectors
 from rapport.core.forms import BulkForm, SavedViewForm
 from rapport.core.models import SavedView
 from rapport.core.views.base import KitView
@@ -25,6 +25,7 @@ class EntityListView(KitView):
             else None,
             saved_views=listing.saved_views(self.entity, request.user),
             query=request.GET.urlencode(),
+            rows_html=listrows.render_rows(page.rows, page.columns, self.entity.url_base),
         )
         template = self.template("list")
         if request.htmx and request.htmx.target == "list-results":
