@@ -86,7 +86,7 @@ def document_row(entity: type[Entity], obj) -> Row:
     title = str(doc.get("title") or "")[:300]
     subtitle = str(doc.get("subtitle") or "")[:300]
     text = str(doc.get("text") or "")
-    numbers = " ".join(digits(word) for word in text.split() if digits(word) == word)
+    numbers = " ".join(word for word in text.split() if word.isdigit())  # all-digit words
     plain = " ".join([title, subtitle, text])
     body = _dedupe(fold(plain).split() + transliterations(plain) + _phone_forms(numbers))
     title_key = fold(title)[:300]

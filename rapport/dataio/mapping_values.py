@@ -146,6 +146,8 @@ def split_full_name(text: str) -> dict[str, str]:
 
 
 def email(text: str) -> str:
+    from rapport.contacts.services.cleaning import VALID_EMAILS
+
     address = text.strip().strip("<>").removeprefix("mailto:")
     try:
         validate_email(address)
@@ -153,6 +155,7 @@ def email(text: str) -> str:
         raise ValidationError(
             _("“%(value)s” is not a valid email address.") % {"value": text}
         ) from exc
+    VALID_EMAILS.add(address)
     return address
 
 

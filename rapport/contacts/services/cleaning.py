@@ -51,6 +51,25 @@ ADDRESS_KEYS = ("label", "street", "city", "region", "postal_code", "country")
 # --- shared cleaning ------------------------------------------------------------------
 
 
+class _Memo(dict):
+    """A bounded set of strings known good lately. Imports check every value twice (the
+    mapping, then the service): `CANONICAL_PHONES` holds numbers `to_e164` produced
+    (E.164 text parses back to itself whatever the region, so cleaning it again cannot
+    change it), `VALID_EMAILS` addresses `validate_email` accepted (a pure function of
+    the text)."""
+
+    LIMIT = 20_000
+
+    def add(self, number: str) -> None:
+        if len(self) >= self.LIMIT:
+            self.clear()
+        self[number] = None
+
+
+CANONICAL_PHONES = _Memo()
+VALID_EMAILS = _Memo()
+
+
 def clean_emails(items: list[Mapping[str, Any]] | None) -> list[dict]:
     cleaned, errors, seen = [], {}, set()
     for index, item in enumerate(items or []):
@@ -58,7 +77,8 @@ def clean_emails(items: list[Mapping[str, Any]] | None) -> list[dict]:
         if not address:
             continue
         try:
-            validate_email(address)
+            if address not in VALID_EMAILS:
+                validate_email(address)
         except ValidationError:
             errors[f"emails.{index}.address"] = [_("Enter a valid email address.")]
             continue
@@ -80,22 +100,6 @@ def clean_emails(items: list[Mapping[str, Any]] | None) -> list[dict]:
     for index, email in enumerate(cleaned):
         email["primary"] = index == first_primary
     return cleaned
-
-
-class _Canonical(dict):
-    """Numbers `to_e164` produced lately (a bounded memo): E.164 text parses back to
-    itself whatever the region, so cleaning it again cannot change it. Imports clean
-    each number twice (the mapping, then the service); this saves the second parse."""
-
-    LIMIT = 20_000
-
-    def add(self, number: str) -> None:
-        if len(self) >= self.LIMIT:
-            self.clear()
-        self[number] = None
-
-
-CANONICAL_PHONES = _Canonical()
 
 
 def clean_phones(items: list[Mapping[str, Any]] | None, *, region: str) -> list[dict]:
