@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from urllib.parse import urlencode
 
 from django import template
@@ -55,8 +57,10 @@ _ICONS: dict[str, str] = {
 
 
 @register.simple_tag
+@functools.lru_cache(maxsize=512)
 def icon(name: str, css: str = "size-5") -> str:
-    """An inline SVG icon; `css` holds Tailwind classes (no style attributes: CSP)."""
+    """An inline SVG icon; `css` holds Tailwind classes (no style attributes: CSP).
+    Cached: a page draws dozens of the same few icons."""
     body = _ICONS.get(name, _ICONS["circle"])
     return format_html(
         '<svg class="{}" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="1.75"'
