@@ -17,12 +17,13 @@ PORT    ?= 8000
 CSS_IN  := rapport/assets/app.css
 CSS_OUT := rapport/static/css/app.css
 
-.PHONY: help venv demo serve migrate css collectstatic lint test test-deep clean
+.PHONY: help venv demo serve migrate css collectstatic lint test test-deep bench clean
 
 help:
 	@echo "make demo       set everything up, load demo data, serve http://$(HOST):$(PORT)"
 	@echo "make test       ruff, migrations check, pytest on SQLite and PostgreSQL, browser tests"
 	@echo "make test-deep  the long hypothesis profile (run by hand before resolving an issue)"
+	@echo "make bench      time the operations users feel: SIZE=S|M|L ENGINE=sqlite|postgres [ONLY=list,search]"
 	@echo "make css        build Tailwind CSS          make lint   ruff only"
 	@echo "make migrate    apply migrations            make clean  remove build and test leftovers"
 
@@ -63,6 +64,11 @@ test: venv css
 test-deep: export HYPOTHESIS_PROFILE := deep
 test-deep: venv css
 	@scripts/run-tests.sh
+
+SIZE   ?= S
+ENGINE ?= sqlite
+bench: venv css
+	@$(RAPPORT) bench --size $(SIZE) --engine $(ENGINE) $(if $(ONLY),--only $(ONLY))
 
 clean:
 	rm -rf $(CSS_OUT) .pytest_cache test-results build *.egg-info

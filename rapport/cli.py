@@ -25,6 +25,7 @@ COMMANDS = {
     "reindex": "rebuild the global search index",
     "import": "import FILE --type people|companies [--mapping NAME] [--user U] [--report PATH]",
     "backup": "backup FILE: the database and uploaded files in one checked archive",
+    "bench": "bench --size S|M|L --engine sqlite|postgres [--only NAME,...]: time it (bench/)",
     "restore": "restore FILE [--force]: verify an archive, load it, migrate and check",
 }
 
@@ -50,8 +51,25 @@ def setup_environment() -> str | None:
     return None
 
 
+def bench(argv: list[str]) -> int:
+    """`rapport bench …`: the benchmark suite lives in the source checkout's bench/ (it
+    builds its own databases, so it runs before Django is set up)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    if not (root / "bench" / "runner.py").is_file():
+        print("rapport bench needs the source checkout (its bench/ folder).", file=sys.stderr)
+        return 2
+    sys.path.insert(0, str(root))
+    from bench.runner import main as run
+
+    return run(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bench"]:
+        return bench(argv[1:])
     passthrough = bool(argv) and argv[0] == "manage"
     if passthrough:
         argv = argv[1:]

@@ -108,6 +108,10 @@ else
     skip "browser" "$CHROMIUM not found (apt-get install -y chromium)"
 fi
 
+# The benchmark suite at size S on SQLite, as a smoke test: every operation must run and
+# agree with its raw-SQL floor. Times are printed, never judged (bench/runner.py).
+run_stage "bench-smoke" "$PY" -m bench --size S --engine sqlite --smoke
+
 echo
 echo "Summary (CI=$CI)"
 for row in "${rows[@]}"; do

@@ -1,0 +1,63 @@
+"""The people list reads values, not model instances: every column still shows what the
+record holds, escaped, and only the columns shown cost queries."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from rapport.contacts import services
+from rapport.testing.factories import CompanyFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def browser(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_every_column_shows_the_record_escaped(alice):
+    company = CompanyFactory(actor=alice, name="Acme <Tools> & Co")
+    record = services.person_create(
+        actor=alice,
+        data={
+            "first_name": "Łukasz",
+            "last_name": "<script>x</script>",
+            "job_title": "CTO",
+            "emails": [{"address": "lukasz@example.com"}],
+            "phones": [{"number": "+380441234567"}],
+            "tags": ["vip", "<b>bold</b>"],
+        },
+    )
+    services.employment_add(actor=alice, person=record, company=company, title="CTO")
+    columns = "name,company,email,phone,job_title,tags,owner,team,created_at"
+    html = browser(alice).get(f"/people/?columns={columns}").content.decode()
+    row = re.search(r'<tr><td class="col-select">.*?</tr>', html, re.S).group(0)
+    assert f'value="{record.pk}"' in row
+    assert f'href="/people/{record.pk}/"' in row
+    assert "Łukasz &lt;script&gt;x&lt;/script&gt;" in row and "<script>x" not in html
+    assert "Acme &lt;Tools&gt; &amp; Co" in row
+    assert '<a href="mailto:lukasz@example.com">lukasz@example.com</a>' in row
+    assert "+380 44 123 4567" in row
+    assert '<span class="badge">&lt;b&gt;bold&lt;/b&gt;</span><span class="badge">vip</span>' in row
+    assert str(alice.get_full_name() or alice.username) in row
+    assert alice.primary_team.name in row
+
+
+def test_tags_cost_a_query_only_when_their_column_is_shown(alice):
+    services.person_create(actor=alice, data={"first_name": "Ann", "tags": ["vip"]})
+    web = browser(alice)
+    web.get("/people/?columns=name")
+    with CaptureQueriesContext(connection) as without:
+        web.get("/people/?columns=name")
+    with CaptureQueriesContext(connection) as with_tags:
+        web.get("/people/?columns=name,tags")
+    assert not any("core_tag" in q["sql"] for q in without.captured_queries)
+    assert sum("core_tag" in q["sql"] for q in with_tags.captured_queries) == 1
+    assert len(with_tags) == len(without) + 1
