@@ -188,7 +188,6 @@ def deep_cases(ctx: Ctx, n: int) -> list[Case]:
     orderings = list(LIST_ORDERINGS)
     for i in range(n):
         ordering = orderings[i % len(orderings)]
-        params = {"ordering": ordering}
         parsed = keyset.parse_ordering(ordering, PersonEntity.orderings, "name")
         qs = Person.objects.restrict(ctx.rep, "view")
         keys = {f"_k{j}": _f(name) for j, (name, _d) in enumerate(parsed.fields)}
