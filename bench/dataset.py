@@ -51,7 +51,9 @@ def build(size: int, *, seed: int = 7) -> BenchData:
     people = generate(size, seed=seed)
     rng = random.Random(seed * 1_000_003 + size)
     extra = max(size // 10, 5) - len(people.companies)
-    people.companies += [f"{rng.choice(people.companies).split()[0]} & Co {i}" for i in range(extra)]
+    people.companies += [
+        f"{rng.choice(people.companies).split()[0]} & Co {i}" for i in range(extra)
+    ]
     users = [f"rep{n:02d}" for n in range(1, USERS + 1)]
     weights = [1 / (rank + 1) ** 0.9 for rank in range(USERS)]
     count = len(people.rows)

@@ -112,7 +112,12 @@ def load(data: BenchData) -> dict:
         for n, (pk, name) in enumerate(zip(company_ids, names, strict=True)):
             owner = n % len(users)
             companies.add(
-                pk, name, fold(name)[:200], company_match_key(name), user_ids[owner], team_ids[owner]
+                pk,
+                name,
+                fold(name)[:200],
+                company_match_key(name),
+                user_ids[owner],
+                team_ids[owner],
             )
         companies.flush(cursor)
         for index, row in enumerate(rows):

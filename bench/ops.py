@@ -199,7 +199,11 @@ def deep_cases(ctx: Ctx, n: int) -> list[Case]:
         cases.append(
             Case(
                 f"page {depth} by {ordering}",
-                {"ordering": ordering, "cursor": keyset.make_cursor(values, bound), "_after": values},
+                {
+                    "ordering": ordering,
+                    "cursor": keyset.make_cursor(values, bound),
+                    "_after": values,
+                },
             )
         )
     return cases
@@ -274,7 +278,9 @@ def search_cases(ctx: Ctx, n: int) -> list[Case]:
         elif kind == "two terms":
             text = f"{row.first} {row.last[:4]}"
         elif kind == "phone digits":
-            with_phone = [r for r in (rows[ctx.rng.randrange(len(rows))] for _ in range(50)) if r.phones]
+            with_phone = [
+                r for r in (rows[ctx.rng.randrange(len(rows))] for _ in range(50)) if r.phones
+            ]
             number = (with_phone or [row])[0].phones[0] if (with_phone or row.phones) else "0671234"
             digits = "".join(ch for ch in number if ch.isdigit())
             text = digits[-7:]

@@ -79,7 +79,12 @@ def growth(result: dict[str, Any], results_dir: Path) -> None:
         now_p95, then_p95 = _max_p95(out), _max_p95(before)
         if now_p95 and then_p95:
             ratio = round(now_p95 / then_p95, 2)
-            table[name] = {"S_p95_ms": then_p95, "p95_ms": now_p95, "ratio": ratio, "met": ratio <= 1.5}
+            table[name] = {
+                "S_p95_ms": then_p95,
+                "p95_ms": now_p95,
+                "ratio": ratio,
+                "met": ratio <= 1.5,
+            }
     if "person" in result["ops"] and "person" in base["ops"]:
         table.setdefault("person", {})["queries_same_as_S"] = result["ops"]["person"].get(
             "queries"
@@ -197,5 +202,9 @@ def markdown(result: dict[str, Any]) -> str:
                     f"| {name} | {row['S_p95_ms']} ms | {row['p95_ms']} ms | {row['ratio']}× | {_met(row['met'])} |"
                 )
     wrong = [n for n, o in result["ops"].items() if o.get("answers_match") is False]
-    lines += ["", "Answers agree with the floor: " + ("all" if not wrong else "NOT " + ", ".join(wrong)), ""]
+    lines += [
+        "",
+        "Answers agree with the floor: " + ("all" if not wrong else "NOT " + ", ".join(wrong)),
+        "",
+    ]
     return "\n".join(lines)

@@ -166,7 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rapport bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", default="S", help="S (10k), M (100k), L (1M) or a number")
     parser.add_argument("--engine", choices=["sqlite", "postgres"], default="sqlite")
-    parser.add_argument("--only", default="", help="comma-separated operations: " + ", ".join(ORDER))
+    parser.add_argument(
+        "--only", default="", help="comma-separated operations: " + ", ".join(ORDER)
+    )
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)

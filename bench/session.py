@@ -161,7 +161,10 @@ def memory(result: dict[str, Any]) -> dict[str, Any]:
         "runner_peak_rss_mb": _status("VmHWM"),
         "server_max_rss_mb": load_op.get("max_rss_mb"),
         "import_rss_growth_mb": (
-            round(result["ops"]["import"]["rss_after_mb"] - result["ops"]["import"]["rss_before_mb"], 1)
+            round(
+                result["ops"]["import"]["rss_after_mb"] - result["ops"]["import"]["rss_before_mb"],
+                1,
+            )
             if "rss_after_mb" in result["ops"].get("import", {})
             else None
         ),

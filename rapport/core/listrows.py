@@ -66,7 +66,11 @@ def render_rows(rows, columns: list[Column], url_base: str) -> list[SafeString]:
     pattern = escape(reverse(f"{url_base}:detail", args=[_PROBE]))
     select = escape(_("Select"))
     heads = [
-        (index, column.key, f'<td data-label="{escape(column.label)}" class="{_cell_class(index, column.key)}">')
+        (
+            index,
+            column.key,
+            f'<td data-label="{escape(column.label)}" class="{_cell_class(index, column.key)}">',
+        )
         for index, column in enumerate(columns)
     ]
     out = []
