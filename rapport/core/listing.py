@@ -104,7 +104,7 @@ def entity_list(entity: type[Entity], user, params: QueryDict, *, limit: int = P
         rows=entity.list_page_rows(page.items, column_keys),
         next_cursor=page.next_cursor,
         has_previous=page.has_previous,
-        count=capped_count(qs),
+        count=capped_count(qs, estimate=True),
         columns=columns,
         all_columns=columns_for(entity, user),
         ordering=ordering.key,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import connections
 from django.urls import NoReverseMatch
 
 from rapport.core import permissions
@@ -16,15 +18,36 @@ COUNT_CAP = 1000
 
 @dataclass
 class CappedCount:
-    """A count that stops at `cap`: "1,000+" instead of counting millions of rows."""
+    """A count that stops at `cap`: "1,000+" instead of counting millions of rows, or
+    "about 214,000" where the database's planner can estimate the rest."""
 
     value: int
     capped: bool
+    estimate: int | None = None
 
 
-def capped_count(qs, cap: int = COUNT_CAP) -> CappedCount:
+def capped_count(qs, cap: int = COUNT_CAP, *, estimate: bool = False) -> CappedCount:
+    """Exact up to `cap`; beyond it, with `estimate`, the planner's row estimate (never a
+    full COUNT(*) over millions of rows on a page view)."""
     n = qs.order_by()[: cap + 1].count()
-    return CappedCount(min(n, cap), n > cap)
+    guess = planner_estimate(qs, floor=cap + 1) if n > cap and estimate else None
+    return CappedCount(min(n, cap), n > cap, guess)
+
+
+def planner_estimate(qs, *, floor: int = 0) -> int | None:
+    """PostgreSQL's estimate of the rows `qs` returns (EXPLAIN plans without running the
+    query); None on engines without one (SQLite keeps no row estimates per filter)."""
+    connection = connections[qs.db]
+    if connection.vendor != "postgresql":
+        return None
+    sql, params = qs.order_by().values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    rows = int(plan[0]["Plan"]["Plan Rows"])
+    return max(rows, floor)
 
 
 def visible_entities(user, action: str = "view") -> list[type[Entity]]:

@@ -39,6 +39,23 @@ def test_capped_count_stops_at_the_cap(alice):
     assert not capped_count(Person.objects.all(), cap=10).capped
 
 
+def test_beyond_the_cap_the_planner_estimates_where_it_can(alice):
+    from django.db import connection
+
+    for i in range(6):
+        PersonFactory(actor=alice, emails=[{"address": f"est{i}@example.com"}])
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    result = capped_count(Person.objects.all(), cap=3, estimate=True)
+    assert result.value == 3 and result.capped
+    if connection.vendor == "postgresql":
+        assert result.estimate is not None and result.estimate >= 4  # never below the cap
+    else:
+        assert result.estimate is None  # SQLite has no per-filter estimate: "3+"
+    exact = capped_count(Person.objects.all(), cap=100, estimate=True)
+    assert exact.value == 6 and not exact.capped and exact.estimate is None
+
+
 def test_navigation_has_only_live_links(alice):
     web = browser(alice)
     html = web.get("/").content.decode()
