@@ -272,9 +272,8 @@ def run_load(
             stdout=subprocess.DEVNULL,
             stderr=(work / "locust.log").open("wb"),
         )
-        locust.wait(timeout=seconds + 60)
+        locust_cpu = _wait_for(locust, timeout=seconds + 60)
         wall = time.monotonic() - started
-        locust_cpu = _child_cpu_seconds()
         sampler.stop()
         server_cpu = sum(sampler.cpu.values()) - server_cpu_before
         stats = _read_stats(prefix)
@@ -308,16 +307,16 @@ def run_load(
     return result
 
 
-_locust_cpu_seen = 0.0
-
-
-def _child_cpu_seconds() -> float:
-    """CPU time of waited-for children since the last call (locust is the only one)."""
-    global _locust_cpu_seen
-    usage = os.times()
-    total = usage.children_user + usage.children_system
-    spent, _locust_cpu_seen = total - _locust_cpu_seen, total
-    return spent
+def _wait_for(process: subprocess.Popen, *, timeout: float) -> float:
+    """Wait for `process` (killed after `timeout`); returns the CPU seconds it used."""
+    killer = threading.Timer(timeout, process.kill)
+    killer.start()
+    try:
+        _pid, status, usage = os.wait4(process.pid, 0)
+    finally:
+        killer.cancel()
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _default_threads() -> int:
@@ -329,13 +328,14 @@ def _default_threads() -> int:
 # --- building the scratch database -------------------------------------------------------
 
 
-def prepare_database(engine: str, *, reuse: bool) -> tuple[str, str]:
-    """(DATABASE_URL, data dir) of a scratch database, emptied unless `reuse`."""
+def prepare_database(engine: str, *, reuse: bool, people: int = 100_000) -> tuple[str, str]:
+    """(DATABASE_URL, data dir) of a scratch database, emptied unless `reuse` (SQLite: one
+    file per size)."""
     SCRATCH.mkdir(parents=True, exist_ok=True)
     data_dir = SCRATCH / f"data-{engine}"
     data_dir.mkdir(exist_ok=True)
     if engine == "sqlite":
-        path = SCRATCH / "load.sqlite3"
+        path = SCRATCH / f"load-{people}.sqlite3"
         if not reuse:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
@@ -428,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    database_url, data_dir = prepare_database(args.engine, reuse=args.reuse)
+    database_url, data_dir = prepare_database(args.engine, reuse=args.reuse, people=args.people)
     os.environ["DATABASE_URL"] = database_url
     os.environ["RAPPORT_DATA_DIR"] = data_dir
     os.environ["DJANGO_SETTINGS_MODULE"] = "rapport.settings.demo"
