@@ -182,7 +182,7 @@ def test_search_probes_the_entity_table_by_key_only(alice, olek):
     assert sql.startswith("SELECT e.entity")
     head = sql.split("WHERE", 1)[0]
     assert "contacts_person" not in head
-    assert '"contacts_person"."id" = (e.object_id)' in sql
+    assert 'EXISTS (SELECT 1 FROM "contacts_person" s WHERE s."id" = e.object_id' in sql
 
 
 def test_list_filter_uses_the_same_index_and_keeps_scope(alice, carol, olek):
@@ -216,3 +216,15 @@ def test_bulk_index_on_commit_merges_calls(alice, commit):
 
     commit(twice)
     assert person_ids(alice, "merge") == {p.pk for p in people}
+
+
+def test_scope_shapes_are_written_directly_and_others_fall_back_to_the_orm():
+    from django.db.models import Q
+
+    assert search._scope_conditions(Q()) == ("", [])
+    assert search._scope_conditions(Q(owner_id=7)) == ("s.owner_id = %s", [7])
+    both = Q(owner_id=7) | Q(team_id__in=[1, 2])
+    assert search._scope_conditions(both) == ("s.owner_id = %s OR s.team_id IN (%s, %s)", [7, 1, 2])
+    assert search._scope_conditions(~Q(owner_id=7)) is None
+    assert search._scope_conditions(Q(owner_id=7) & Q(team_id__in=[1])) is None
+    assert search._scope_conditions(Q(name="x")) is None
