@@ -173,10 +173,56 @@ def load(data: BenchData) -> dict:
             cursor.execute(sql)
     seconds["rows"] = round(time.perf_counter() - started, 1)
     started = time.perf_counter()
-    search.rebuild()
+    index_search(data, ids, company_ids)
     seconds["search_index"] = round(time.perf_counter() - started, 1)
     started = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     seconds["analyze"] = round(time.perf_counter() - started, 1)
     return {"ids": ids, "users": users, "admin": admin, "seconds": seconds}
+
+
+def index_search(data: BenchData, ids: list[int], company_ids: list[int]) -> None:
+    """Search entries for everything loaded, built by the platform's own document code
+    (`search.document_row`) from unsaved instances that carry their emails, phones and
+    company, and written by the engine's bulk upsert, in batches; no reads back."""
+    from rapport.core.registry import registry
+
+    person_entity, company_entity = registry.get("person"), registry.get("company")
+    engine = search.backend()
+    engine.ensure_schema()
+    companies = []
+    for pk, name in zip(company_ids, data.people.companies, strict=True):
+        company = Company(id=pk, name=name)
+        company._prefetched_objects_cache = {"phones": []}
+        companies.append(company)
+    rows = []
+    with transaction.atomic():
+        engine.delete_all()
+        for company in companies:
+            rows.append(search.document_row(company_entity, company))
+            if len(rows) >= BATCH:
+                engine.upsert(rows)
+                rows = []
+        for pk, row in zip(ids, data.people.rows, strict=True):
+            typed = [_e164(p, row.locale) for p in row.phones]
+            person = Person(
+                id=pk,
+                first_name=row.first,
+                last_name=row.last,
+                primary_email=row.emails[0] if row.emails else "",
+                sort_key=fold(f"{row.last} {row.first}")[:320],
+            )
+            if row.company is not None:
+                person.company = companies[row.company]
+            person._prefetched_objects_cache = {
+                "emails": [EmailAddress(address=a) for a in row.emails],
+                "phones": [PhoneNumber(number=n) for n in typed],
+            }
+            rows.append(search.document_row(person_entity, person))
+            if len(rows) >= BATCH:
+                engine.upsert(rows)
+                rows = []
+        if rows:
+            engine.upsert(rows)
+    engine.analyze()
