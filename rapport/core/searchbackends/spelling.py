@@ -8,6 +8,8 @@ hnatiuk) and the Russian passport system (ICAO 9303: aleksei, iuliia).
 
 from __future__ import annotations
 
+import functools
+
 from rapport.core.text import fold
 
 # Ukrainian national transliteration (KMU 2010, passports): first letter / elsewhere.
@@ -105,8 +107,13 @@ def transliterations(text: str) -> list[str]:
     folding says "miroslava gnatyuk"."""
     words: list[str] = []
     for raw in text.lower().split():
-        if not any("\u0400" <= ch <= "\u04ff" for ch in raw):
-            continue
-        for table in (_UK, _RU):
-            words.extend(fold(_romanize(raw, table)).split())
+        if any("\u0400" <= ch <= "\u04ff" for ch in raw):
+            words.extend(_word_spellings(raw))
     return words
+
+
+@functools.lru_cache(maxsize=32768)
+def _word_spellings(raw: str) -> tuple[str, ...]:
+    """The Ukrainian then Russian spellings of one lower-cased word (names repeat, so
+    a bulk import or reindex romanizes each distinct word once)."""
+    return tuple(word for table in (_UK, _RU) for word in fold(_romanize(raw, table)).split())
