@@ -105,17 +105,35 @@ def timeline(events: list, model) -> list[dict[str, Any]]:
     if wanted["parent"]:
         for parent in model.all_objects.filter(pk__in=wanted["parent"]):
             names[("parent", parent.pk)] = str(parent)
+    from rapport.core.models import AuditEvent
+
+    action_labels = dict(AuditEvent.Action.choices)
+    actions: dict[str, str] = {}  # each action and field label translated once per page
+    labels: dict[str, str] = {}
     rows = []
     for event in events:
+        if event.action not in actions:
+            actions[event.action] = str(action_labels.get(event.action, event.action))
+        at = timezone.localtime(event.at)
         changes = []
         for key, pair in sorted(event.visible.items()):
             old, new = (pair + [None, None])[:2] if isinstance(pair, list) else (None, pair)
+            if key not in labels:
+                labels[key] = _label(model, key)
             changes.append(
                 {
-                    "label": _label(model, key),
+                    "label": labels[key],
                     "old": _text(old, names, key),
                     "new": _text(new, names, key),
                 }
             )
-        rows.append({"event": event, "changes": changes})
+        rows.append(
+            {
+                "event": event,
+                "changes": changes,
+                "action_label": actions[event.action],
+                "at_iso": at.isoformat(),
+                "at_display": formats.date_format(at, "SHORT_DATETIME_FORMAT"),
+            }
+        )
     return rows

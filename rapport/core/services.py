@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import operator
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Model
+from django.db.models import F, Model, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -125,19 +126,19 @@ def require_add(actor, entity: str) -> None:
 
 
 def tags_from_names(names: Iterable[str]) -> list[Tag]:
-    """Tags by case-insensitive name, created when new."""
-    result: list[Tag] = []
-    seen: set[str] = set()
+    """Tags by case-insensitive name, created when new (existing ones in one query)."""
+    wanted: dict[str, str] = {}
     for raw in names:
         name = " ".join(str(raw).split())[:60]
-        if not name or name.lower() in seen:
-            continue
-        seen.add(name.lower())
-        tag = Tag.objects.filter(name__iexact=name).first()
-        if tag is None:
-            tag = Tag.objects.create(name=name)
-        result.append(tag)
-    return result
+        if name and name.lower() not in wanted:
+            wanted[name.lower()] = name
+    if not wanted:
+        return []
+    lookup = functools.reduce(operator.or_, (Q(name__iexact=n) for n in wanted.values()))
+    found: dict[str, Tag] = {}
+    for tag in Tag.objects.filter(lookup).order_by("name", "pk"):
+        found.setdefault(tag.name.lower(), tag)
+    return [found.get(key) or Tag.objects.create(name=name) for key, name in wanted.items()]
 
 
 @service

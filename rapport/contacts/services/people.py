@@ -24,7 +24,7 @@ from rapport.contacts.services.cleaning import (
     clean_websites,
     groups_from_names,
 )
-from rapport.core import audit, customfields, phones
+from rapport.core import audit, customfields, phones, search
 from rapport.core.matching import person_match_key
 from rapport.core.services import (
     apply_ownership,
@@ -120,10 +120,63 @@ def _apply_person(person: Person, data: Mapping[str, Any], *, actor, creating: b
     return children
 
 
-def _write_person_children(person: Person, children: Mapping[str, Any]) -> None:
+def _remember(person: Person, name: str, items) -> None:
+    """Store what a relation now holds as its prefetch cache, as `prefetch_related` would,
+    so the snapshot, the search entry and the API answer read it without a query."""
+    manager = getattr(person, name)
+    key = getattr(manager, "prefetch_cache_name", None) or manager.field.remote_field.cache_name
+    cache = getattr(person, "_prefetched_objects_cache", None)
+    if cache is None:
+        cache = person._prefetched_objects_cache = {}
+    cache.pop(key, None)
+    queryset = manager.get_queryset()  # the relation's own filter, for later .filter() calls
+    queryset._result_cache = list(items)
+    queryset._prefetch_done = True
+    cache[key] = queryset
+
+
+def _prefetch_children(person: Person) -> None:
+    """Read emails, phones, tags and groups once (four queries) into prefetch caches."""
+    _remember(
+        person, "emails", EmailAddress.objects.filter(person=person).order_by("position", "id")
+    )
+    _remember(
+        person, "phones", PhoneNumber.objects.filter(person=person).order_by("position", "id")
+    )
+    _remember(person, "tags", person.tags.all().order_by("name"))
+    _remember(person, "groups", person.groups.all())
+
+
+def _set_primaries(person: Person, children: Mapping[str, Any]) -> None:
+    """The denormalised primary email and phone, set before the row is saved."""
     if "emails" in children:
-        person.emails.all().delete()
-        EmailAddress.objects.bulk_create(
+        person.primary_email = next((e["address"] for e in children["emails"] if e["primary"]), "")
+    if "phones" in children:
+        person.primary_phone = children["phones"][0]["number"] if children["phones"] else ""
+
+
+def _replace_m2m(person: Person, name: str, wanted: list, *, creating: bool) -> None:
+    """Make a many-to-many relation hold exactly `wanted`: only the difference is written."""
+    manager = getattr(person, name)
+    current = [] if creating else list(manager.all())
+    current_ids = {obj.pk for obj in current}
+    wanted_ids = {obj.pk for obj in wanted}
+    removed = [obj for obj in current if obj.pk not in wanted_ids]
+    added = [obj for obj in wanted if obj.pk not in current_ids]
+    if removed:
+        manager.remove(*removed)
+    if added:
+        manager.add(*added)
+    _remember(person, name, sorted(wanted, key=lambda obj: (obj.name, obj.pk)))
+
+
+def _write_person_children(person: Person, children: Mapping[str, Any], *, creating: bool) -> None:
+    """Write the child collections that were sent; every relation ends up in the prefetch
+    cache (a new person has none to read)."""
+    if "emails" in children:
+        if not creating:
+            person.emails.all().delete()
+        emails = EmailAddress.objects.bulk_create(
             EmailAddress(
                 person=person,
                 address=e["address"],
@@ -134,19 +187,32 @@ def _write_person_children(person: Person, children: Mapping[str, Any]) -> None:
             )
             for i, e in enumerate(children["emails"])
         )
-        primary = next((e["address"] for e in children["emails"] if e["primary"]), "")
-        person.primary_email = primary
+        _remember(person, "emails", emails)
     if "phones" in children:
-        person.phones.all().delete()
-        PhoneNumber.objects.bulk_create(
+        if not creating:
+            person.phones.all().delete()
+        numbers = PhoneNumber.objects.bulk_create(
             PhoneNumber(person=person, number=p["number"], label=p["label"], position=i)
             for i, p in enumerate(children["phones"])
         )
-        person.primary_phone = children["phones"][0]["number"] if children["phones"] else ""
+        _remember(person, "phones", numbers)
     if "tags" in children:
-        person.tags.set(tags_from_names(children["tags"]))
+        _replace_m2m(person, "tags", tags_from_names(children["tags"]), creating=creating)
     if "groups" in children:
-        person.groups.set(groups_from_names(children["groups"]))
+        _replace_m2m(person, "groups", groups_from_names(children["groups"]), creating=creating)
+    if creating:
+        for name in ("emails", "phones", "tags", "groups"):
+            if name not in children:
+                _remember(person, name, [])
+
+
+def _index(person: Person) -> None:
+    """The search entry, written now from the instance (its children are cached), inside
+    the service's transaction: a rollback drops it with the change."""
+    if person.deleted_at is None:
+        search.index_built([person])
+    else:
+        reindex_on_commit(person)
 
 
 @service
@@ -165,12 +231,12 @@ def person_create(*, actor, data: Mapping[str, Any]) -> Person:
     stamp(person, actor=actor, creating=True)
     if "photo" in data and data["photo"]:
         person.photo = data["photo"]
-    person.save()
-    _write_person_children(person, children)
-    person.save(update_fields=["primary_email", "primary_phone"])
+    _set_primaries(person, children)
+    person.save(force_insert=True)
+    _write_person_children(person, children, creating=True)
     after = person_snapshot(person)
     audit.record(audit.Action.CREATE, actor=actor, obj=person, changes=audit.initial(after))
-    reindex_on_commit(person)
+    _index(person)
     return person
 
 
@@ -181,6 +247,7 @@ def person_update(
     """Change a person (merge-patch); a stale version raises ConflictError."""
     person = lock_for_update(Person, person.pk)
     require(actor, "change", person)
+    _prefetch_children(person)
     check_version(person, expected_version)
     check_personal(actor, data)
     before = person_snapshot(person)
@@ -190,7 +257,8 @@ def person_update(
     children = _apply_person(person, data, actor=actor, creating=False)
     if "photo" in data:
         person.photo = data["photo"] or ""
-    _write_person_children(person, children)
+    _write_person_children(person, children, creating=False)
+    _set_primaries(person, children)
     after = person_snapshot(person)
     changes = audit.diff(before, after)
     if not changes and "photo" not in data:
@@ -198,5 +266,5 @@ def person_update(
     stamp(person, actor=actor, creating=False)
     person.save()
     audit.record(audit.Action.UPDATE, actor=actor, obj=person, changes=changes)
-    reindex_on_commit(person)
+    _index(person)
     return person

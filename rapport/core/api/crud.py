@@ -157,6 +157,14 @@ def _object_kwarg(service) -> str:
     return "obj" if "obj" in names else names[0]
 
 
+def _prefetch_names(queryset) -> frozenset[str]:
+    """The relation names a queryset prefetches (its lookups' cache names)."""
+    names = set()
+    for lookup in queryset._prefetch_related_lookups:
+        names.add(getattr(lookup, "prefetch_to", lookup).split("__")[0])
+    return frozenset(names)
+
+
 def _not_found() -> Problem:
     return Problem(404, _("There is no such record, or you may not see it."))
 
@@ -184,8 +192,14 @@ def entity_router(spec: ApiSpec, api) -> Router:
     label = str(entity.verbose_name)
     router = Router(tags=[str(entity.verbose_name_plural).capitalize()])
 
+    detail_prefetches = _prefetch_names(entity.detail_queryset(model.all_objects.none()))
+
     def render(request, obj, status: int = 200, location: str | None = None) -> HttpResponse:
-        fresh = entity.detail_queryset(model.all_objects.filter(pk=obj.pk)).get()
+        cached = getattr(obj, "_prefetched_objects_cache", None) or {}
+        if detail_prefetches and all(name in cached for name in detail_prefetches):
+            fresh = obj  # the service left every relation the answer shows in memory
+        else:
+            fresh = entity.detail_queryset(model.all_objects.filter(pk=obj.pk)).get()
         return json_response(
             entity.serialize(fresh, request.auth), status, version=fresh.version, location=location
         )
@@ -196,10 +210,14 @@ def entity_router(spec: ApiSpec, api) -> Router:
         visible_ids = model.objects.restrict(request.auth, "view")
         return survivor if survivor and visible_ids.filter(pk=survivor).exists() else None
 
-    def visible(request, pk: int):
+    def visible(request, pk: int, *, detail: bool = True):
+        """The record if visible (404 otherwise); `detail=False` reads only its row, for
+        writes whose service re-reads it under a lock anyway."""
         if pk > MAX_ID:
             raise _not_found()
-        queryset = entity.detail_queryset(model.objects.restrict(request.auth, "view"))
+        queryset = model.objects.restrict(request.auth, "view")
+        if detail:
+            queryset = entity.detail_queryset(queryset)
         obj = queryset.filter(pk=pk).first()
         if obj is None:
             survivor = survivor_of(request, pk) if request.method != "GET" else None
@@ -294,7 +312,7 @@ def entity_router(spec: ApiSpec, api) -> Router:
         },
     )
     def update_record(request, id: int):  # noqa: A002
-        obj = visible(request, id)
+        obj = visible(request, id, detail=False)
         core_services.require(request.auth, "change", obj)
         expected = expected_version(request, obj)
         data = body(request, spec.update)
@@ -311,7 +329,7 @@ def entity_router(spec: ApiSpec, api) -> Router:
         openapi_extra={"x-rapport": {**meta, "if_match": True}},
     )
     def delete_record(request, id: int):  # noqa: A002
-        obj = visible(request, id)
+        obj = visible(request, id, detail=False)
         core_services.require(request.auth, "delete", obj)
         trash_service(actor=request.auth, obj=obj, expected_version=expected_version(request, obj))
         return HttpResponse(status=204)
