@@ -96,12 +96,13 @@ def load(data: BenchData) -> dict:
     audit = Inserter(
         AuditEvent,
         AuditEvent(action="create", object_type="person", actor_label="rep01"),
-        ["at", "actor_id", "actor_label", "action", "object_id", "object_repr", "changes"],
+        ["id", "at", "actor_id", "actor_label", "action", "object_id", "object_repr", "changes"],
     )
     prep = {"at": AuditEvent._meta.get_field("at")}
     company_id = _next_id(Company)
     company_ids = list(range(company_id, company_id + len(names)))
     person_id, email_id, phone_id = _next_id(Person), _next_id(EmailAddress), _next_id(PhoneNumber)
+    audit_id = _next_id(AuditEvent)
     ids: list[int] = []
     busy = set(data.busy)
 
@@ -150,10 +151,13 @@ def load(data: BenchData) -> dict:
             label = data.users[owner]
             title = f"{row.first} {row.last}"[:200]
             changes = {"first_name": [None, row.first], "last_name": [None, row.last]}
-            audit.add(moment, user_ids[owner], label, "create", pk, title, _json(changes))
+            audit.add(audit_id, moment, user_ids[owner], label, "create", pk, title, _json(changes))
+            audit_id += 1
             if index in busy:
                 for step in range(BUSY_EVENTS):
+                    audit_id += 1
                     audit.add(
+                        audit_id - 1,
                         at(created + datetime.timedelta(hours=step + 1)),
                         user_ids[owner],
                         label,
