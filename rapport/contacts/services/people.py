@@ -208,11 +208,14 @@ def _write_person_children(person: Person, children: Mapping[str, Any], *, creat
 
 def _index(person: Person) -> None:
     """The search entry, written now from the instance (its children are cached), inside
-    the service's transaction: a rollback drops it with the change."""
+    the service's transaction: a rollback drops it with the change. Then the cache moves
+    aside (`_written_relations`, which the API renders from): callers that keep the
+    instance read its relations afresh, as from any saved model."""
     if person.deleted_at is None:
         search.index_built([person])
     else:
         reindex_on_commit(person)
+    person._written_relations = person.__dict__.pop("_prefetched_objects_cache", {})
 
 
 @service
@@ -262,6 +265,7 @@ def person_update(
     after = person_snapshot(person)
     changes = audit.diff(before, after)
     if not changes and "photo" not in data:
+        person._written_relations = person.__dict__.pop("_prefetched_objects_cache", {})
         return person
     stamp(person, actor=actor, creating=False)
     person.save()

@@ -3,7 +3,9 @@
 An app's `api.py` calls `expose(SomeEntity, output=..., create=...)`; `entity_router`
 turns that into list, create, detail, patch, delete (to trash) and restore endpoints.
 Endpoints only parse, call the entity's services and render: permissions, validation,
-versions and audit rows belong to the services.
+versions and audit rows belong to the services. A service may leave what it just wrote
+as `_written_relations` (a prefetch cache of the detail relations) on the instance it
+returns; the answer is then rendered from it instead of reading the record back.
 """
 
 from __future__ import annotations
@@ -195,9 +197,10 @@ def entity_router(spec: ApiSpec, api) -> Router:
     detail_prefetches = _prefetch_names(entity.detail_queryset(model.all_objects.none()))
 
     def render(request, obj, status: int = 200, location: str | None = None) -> HttpResponse:
-        cached = getattr(obj, "_prefetched_objects_cache", None) or {}
-        if detail_prefetches and all(name in cached for name in detail_prefetches):
+        written = obj.__dict__.pop("_written_relations", None) or {}
+        if detail_prefetches and all(name in written for name in detail_prefetches):
             fresh = obj  # the service left every relation the answer shows in memory
+            fresh._prefetched_objects_cache = written
         else:
             fresh = entity.detail_queryset(model.all_objects.filter(pk=obj.pk)).get()
         return json_response(
