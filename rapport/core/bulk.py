@@ -113,6 +113,24 @@ def savedview_delete(*, actor, view: SavedView) -> None:
 # --- raw inserts for bulk paths -------------------------------------------------------
 
 
+_TEXT = (str, type(None))
+_INTEGER = (int, type(None))
+_PLAIN_TYPES = {
+    "CharField": _TEXT,
+    "TextField": _TEXT,
+    "EmailField": _TEXT,
+    "SlugField": _TEXT,
+    "IntegerField": _INTEGER,
+    "BigIntegerField": _INTEGER,
+    "SmallIntegerField": _INTEGER,
+    "PositiveIntegerField": _INTEGER,
+    "PositiveSmallIntegerField": _INTEGER,
+    "PositiveBigIntegerField": _INTEGER,
+    "ForeignKey": _INTEGER,
+    "BooleanField": (bool, type(None)),
+}
+
+
 class RowInserter:
     """INSERTs many unsaved instances of one model as one parameterised `executemany`.
 
@@ -138,6 +156,9 @@ class RowInserter:
         ]
         template = model()
         self.defaults = [getattr(template, f.attname) for f in self.fields]
+        # Values the field would send to the driver unchanged (get_db_prep_save of a str
+        # for a text column, an int for an integer or foreign key, a bool for a boolean).
+        self.plain = [_PLAIN_TYPES.get(f.get_internal_type(), ()) for f in self.fields]
         self.prepped = [
             f.get_db_prep_save(value, connection)
             for f, value in zip(self.fields, self.defaults, strict=True)
@@ -162,7 +183,7 @@ class RowInserter:
         """The database values of `obj`; `last` holds the previous row's (value, prepared)
         per field, reused when a scalar repeats (timestamps, owner, team of a batch)."""
         values = []
-        connection = self.connection
+        connection, plain = self.connection, self.plain
         for index, (model_field, default, prepped) in enumerate(
             zip(self.fields, self.defaults, self.prepped, strict=True)
         ):
@@ -173,6 +194,9 @@ class RowInserter:
                 and value == default
             ):
                 values.append(prepped)
+                continue
+            if type(value) in plain[index]:
+                values.append(value)
                 continue
             previous = last[index]
             if (

@@ -88,6 +88,7 @@ def _fresh_instances(model):
 
 
 _EMPTY = (None, "", [], {})
+_PLAIN = (str, int, bool, float, type(None))  # what `audit.jsonable` returns unchanged
 
 
 def _create_event(actor, obj, data: dict, now, template: AuditEvent) -> AuditEvent:
@@ -98,7 +99,12 @@ def _create_event(actor, obj, data: dict, now, template: AuditEvent) -> AuditEve
     once instead of three times."""
     changes = {}
     for key in sorted(data):
-        value = audit.jsonable(data[key])
+        value = data[key]
+        kind = type(value)
+        if kind is list and all(type(v) is str for v in value):
+            value = list(value)
+        elif kind not in _PLAIN:
+            value = audit.jsonable(value)
         if value not in _EMPTY:
             changes[key] = [None, value]
     event = AuditEvent.__new__(AuditEvent)
