@@ -85,17 +85,34 @@ def _text(value: Any, names: dict[tuple[str, int], str], key: str) -> str:
     return str(value)
 
 
-def timeline(events: list, model) -> list[dict[str, Any]]:
-    """History rows with labelled field changes; owners and teams by name (two queries)."""
+def _known_names(events: list, record) -> dict[tuple[str, int], str]:
+    """Names already in memory: the events' actors and the record's own owner and team
+    (loaded with it), so the usual history needs no lookup at all."""
+    names: dict[tuple[str, int], str] = {}
+    for event in events:
+        actor = event._state.fields_cache.get("actor")
+        if actor is not None:
+            names[("owner", actor.pk)] = str(actor)
+    if record is not None:
+        for key in ("owner", "team"):
+            related = record._state.fields_cache.get(key)
+            if related is not None:
+                names[(key, related.pk)] = str(related)
+    return names
+
+
+def timeline(events: list, model, record=None) -> list[dict[str, Any]]:
+    """History rows with labelled field changes; owners and teams by name (one query each
+    at most, none for the names `record` and the events' actors already carry)."""
     from rapport.accounts.models import Team, User
 
+    names = _known_names(events, record)
     wanted: dict[str, set[int]] = {"owner": set(), "team": set(), "parent": set()}
     for event in events:
         for key, pair in event.visible.items():
             if key in wanted and isinstance(pair, list):
                 flat = [x for v in pair for x in (v if isinstance(v, list) else [v])]
-                wanted[key].update(v for v in flat if isinstance(v, int))
-    names: dict[tuple[str, int], str] = {}
+                wanted[key].update(v for v in flat if isinstance(v, int) and (key, v) not in names)
     if wanted["owner"]:
         for user in User.objects.filter(pk__in=wanted["owner"]):
             names[("owner", user.pk)] = str(user)

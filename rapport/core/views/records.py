@@ -20,7 +20,7 @@ class EntityDetailView(KitView):
         user = request.user
         context = self.base_context(
             object=obj,
-            history=presenters.timeline(audit.history(obj, user), self.entity.model),
+            history=presenters.timeline(audit.history(obj, user), self.entity.model, obj),
             can_change=permissions.allows(user, self.entity.key, "change", obj),
             can_delete=permissions.allows(user, self.entity.key, "delete", obj),
             personal=permissions.has_field_permission(user, permissions.PERSONAL_DATA),
