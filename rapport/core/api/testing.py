@@ -66,8 +66,12 @@ def is_problem(response, status: int) -> bool:
 
 
 def clear_throttle() -> None:
-    """Rate-limit history lives in the cache; tests reuse user ids across runs."""
+    """Rate-limit counts live in the cache (and pending in the process); tests reuse user
+    ids across runs."""
+    from rapport.core.api.auth import forget_throttle_windows
+
     cache.clear()
+    forget_throttle_windows()
 
 
 class EntityApiContract(abc.ABC):
