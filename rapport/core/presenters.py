@@ -9,6 +9,9 @@ from typing import Any
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Manager
 from django.utils import formats, timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
@@ -154,3 +157,38 @@ def timeline(events: list, model, record=None) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def timeline_html(rows: list[dict[str, Any]]) -> SafeString:
+    """The timeline's `<li>` items written in Python, every value escaped once: through
+    template tags 50 events with their changes were thousands of node renders, most of
+    the person page's time. The markup is what kit/_history.html wrote before."""
+    parts = []
+    for row in rows:
+        event = row["event"]
+        actor = event._state.fields_cache.get("actor") if event.actor_id else None
+        who = escape(str(actor) if actor is not None else event.actor_label)
+        changes = ""
+        if row["changes"]:
+            update = event.action == "update"
+            items = "".join(
+                '<li class="text-xs"><span class="muted">{label}:</span>\n                '
+                '{old}<span class="change-new">{new}</span></li>'.format(
+                    label=escape(capfirst(change["label"])),
+                    old=f'<span class="change-old">{escape(change["old"])}</span> → '
+                    if update
+                    else "",
+                    new=escape(change["new"]),
+                )
+                for change in row["changes"]
+            )
+            changes = f'\n          <ul class="mt-1 space-y-0.5">{items}</ul>'
+        parts.append(
+            '<li class="timeline-item">\n          <span class="timeline-dot"></span>\n'
+            '          <div class="flex flex-wrap items-baseline gap-x-2">\n'
+            f'            <span class="font-medium">{who}</span>\n'
+            f"            <span>{escape(row['action_label'])}</span>\n"
+            f'            <time class="muted text-xs" datetime="{escape(row["at_iso"])}">'
+            f"{escape(row['at_display'])}</time>\n          </div>{changes}\n        </li>"
+        )
+    return mark_safe("\n".join(parts))  # noqa: S308 - every value above is escaped

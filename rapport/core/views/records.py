@@ -18,9 +18,11 @@ class EntityDetailView(KitView):
     def get(self, request, pk: int):
         obj = self.get_visible(pk, detail=True)
         user = request.user
+        history = presenters.timeline(audit.history(obj, user), self.entity.model, obj)
         context = self.base_context(
             object=obj,
-            history=presenters.timeline(audit.history(obj, user), self.entity.model, obj),
+            history=history,
+            history_html=presenters.timeline_html(history),
             can_change=permissions.allows(user, self.entity.key, "change", obj),
             can_delete=permissions.allows(user, self.entity.key, "delete", obj),
             personal=permissions.has_field_permission(user, permissions.PERSONAL_DATA),
