@@ -27,9 +27,9 @@ import threading
 import time
 from pathlib import Path
 
-WORK = Path("/tmp/imp-bench")
+WORK = Path(os.environ.get("IMP_BENCH_DIR", "/tmp/imp-bench"))
 PG_SERVER = "postgres://postgres@127.0.0.1:5432"
-PG_NAME = "rapport_bench_imp"
+PG_NAME = os.environ.get("IMP_BENCH_PG", "rapport_bench_imp")
 LOCALES = {"en": "en_US", "uk": "uk_UA", "ru": "ru_RU", "pl": "pl_PL"}
 REGIONS = {"en": "US", "uk": "UA", "ru": "RU", "pl": "PL"}
 HEADERS = ["First name", "Last name", "Email", "Phone"]

@@ -112,7 +112,10 @@ def link_companies(batch: Batch, pairs: list[tuple]) -> dict[int, dict]:
 
 def update_one(batch: Batch, item: Item, object_id: int, kind: str) -> None:
     """Update a matched record (the update service, audited); keep what undo needs."""
-    obj = batch.model.objects.restrict(batch.actor, "view").filter(pk=object_id).first()
+    obj = (
+        batch.take(object_id)
+        or batch.model.objects.restrict(batch.actor, "view").filter(pk=object_id).first()
+    )
     if obj is None:
         batch.reject(item, _("The matching record is no longer there."))
         return
