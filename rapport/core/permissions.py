@@ -52,11 +52,31 @@ def authority(user) -> Authority:
     cached = getattr(user, "_rapport_authority", None)
     if cached is not None:
         return cached
+    from django.db.models import CharField, IntegerField, Value
+
     from rapport.accounts.models import Membership, RoleAssignment, UserFieldGrant
 
-    member_teams = frozenset(Membership.objects.filter(user=user).values_list("team_id", flat=True))
+    # Team memberships and field grants in one round trip (a UNION ALL of both lists).
+    teams_and_fields = (
+        Membership.objects.filter(user=user)
+        .annotate(permission=Value("", output_field=CharField()))
+        .values_list("team_id", "permission")
+        .union(
+            UserFieldGrant.objects.filter(user=user)
+            .annotate(team=Value(None, output_field=IntegerField()))
+            .values_list("team", "permission"),
+            all=True,
+        )
+    )
+    member_team_set: set[int] = set()
+    field_perms: set[str] = set()
+    for team_id, permission in teams_and_fields:
+        if team_id is not None:
+            member_team_set.add(team_id)
+        if permission:
+            field_perms.add(permission)
+    member_teams = frozenset(member_team_set)
     grants: dict[tuple[str, str], list[Grant]] = {}
-    field_perms = set(UserFieldGrant.objects.filter(user=user).values_list("permission", flat=True))
     can_grant = False
     grant_teams: set[int] = set()
     everywhere = False
