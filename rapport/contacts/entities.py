@@ -166,6 +166,94 @@ class PersonEntity(Entity):
             return obj.full_name
         return super().export_value(obj, key, user)
 
+    # The API list reads values: the same JSON as `serialize`, without building model
+    # instances and their joined rows (one query per relation for the whole page).
+    API_FIELDS = (
+        "id",
+        "prefix",
+        "first_name",
+        "middle_name",
+        "last_name",
+        "suffix",
+        "company_id",
+        "job_title",
+        "addresses",
+        "websites",
+        "social_profiles",
+        "language",
+        "time_zone",
+        "source",
+        "notes",
+        "custom_fields",
+        "owner_id",
+        "team_id",
+        "version",
+        "created_at",
+        "updated_at",
+        "deleted_at",
+        "birthday",
+        "gender",
+        "family_status",
+        "income_band",
+    )
+
+    @classmethod
+    def api_list_queryset(cls, qs: QuerySet) -> QuerySet:
+        return qs.values(*cls.API_FIELDS)
+
+    @classmethod
+    def api_list_items(cls, items: list, user) -> list[dict[str, Any]]:
+        ids = [row["id"] for row in items]
+        emails: dict[int, list] = {}
+        phones: dict[int, list] = {}
+        tags: dict[int, list] = {}
+        groups: dict[int, list] = {}
+        if ids:
+            for pk, address, label, primary in (
+                EmailAddress.objects.filter(person_id__in=ids)
+                .order_by("position", "id")
+                .values_list("person_id", "address", "label", "primary")
+            ):
+                emails.setdefault(pk, []).append(
+                    {"address": address, "label": label, "primary": primary}
+                )
+            for pk, number, label in (
+                PhoneNumber.objects.filter(person_id__in=ids)
+                .order_by("position", "id")
+                .values_list("person_id", "number", "label")
+            ):
+                phones.setdefault(pk, []).append({"number": number, "label": label})
+            for pk, name in Person.tags.through.objects.filter(person_id__in=ids).values_list(
+                "person_id", "tag__name"
+            ):
+                tags.setdefault(pk, []).append(name)
+            for pk, name in Person.groups.through.objects.filter(person_id__in=ids).values_list(
+                "person_id", "contactgroup__name"
+            ):
+                groups.setdefault(pk, []).append(name)
+        personal = permissions.has_field_permission(user, permissions.PERSONAL_DATA)
+        out = []
+        for row in items:
+            pk = row["id"]
+            data = {key: row[key] for key in cls.API_FIELDS[:6]}
+            data["emails"] = emails.get(pk, [])
+            data["phones"] = phones.get(pk, [])
+            data["company"] = row["company_id"]
+            for key in cls.API_FIELDS[7:15]:
+                data[key] = row[key]
+            data["tags"] = sorted(tags.get(pk, []))
+            data["groups"] = sorted(groups.get(pk, []))
+            data["custom_fields"] = row["custom_fields"]
+            data["owner"] = row["owner_id"]
+            data["team"] = row["team_id"]
+            for key in ("version", "created_at", "updated_at", "deleted_at"):
+                data[key] = row[key]
+            if personal:
+                for key in ("birthday", "gender", "family_status", "income_band"):
+                    data[key] = row[key]
+            out.append(data)
+        return out
+
     @classmethod
     def serialize(cls, obj: Person, user) -> dict[str, Any]:
         data: dict[str, Any] = {

@@ -70,6 +70,17 @@ class Entity:
         return qs.defer(*cls.list_page_defer) if cls.list_page_defer else qs
 
     @classmethod
+    def api_list_queryset(cls, qs: QuerySet) -> QuerySet:
+        """What an API list page reads (default: the detail query, serialised per row)."""
+        return cls.detail_queryset(qs)
+
+    @classmethod
+    def api_list_items(cls, items: list, user) -> list[dict[str, Any]]:
+        """An API list page's items: the same JSON `serialize` gives for each record (an
+        entity may build them from values with one query per relation instead)."""
+        return [cls.serialize(obj, user) for obj in items]
+
+    @classmethod
     def list_page_rows(cls, items: list, column_keys: frozenset[str]) -> list:
         """What `list_page_queryset` fetched, as the rows the page renders (an entity whose
         query returns values turns them into light row objects here)."""

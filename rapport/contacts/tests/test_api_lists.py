@@ -168,3 +168,35 @@ def test_companies_list_query_count_does_not_grow(alice):
         CompanyFactory(actor=alice, tags=["x"], phones=[{"number": "+380441234567"}])
     many, count = _list_queries(client, "/companies")
     assert count == 30 and few == many
+
+
+@pytest.mark.parametrize("who", ["alice", "admin"])
+def test_list_items_are_exactly_what_the_record_endpoint_serialises(who, request, alice, admin):
+    """The API list reads values, not instances; every item must still equal
+    `serialize()` of the record, personal fields only for those allowed to see them."""
+    from rapport.contacts.entities import PersonEntity
+    from rapport.contacts.models import Person
+
+    user = request.getfixturevalue(who)
+    company = CompanyFactory(actor=alice)
+    for i in range(3):
+        person = PersonFactory(
+            actor=alice,
+            tags=["b", "a"],
+            groups=["g"],
+            emails=[{"address": f"x{i}@example.com"}, {"address": f"y{i}@example.com"}],
+            phones=[{"number": f"+38044123{i:04d}"}],
+        )
+        services.employment_add(actor=alice, person=person, company=company)
+        services.person_update(
+            actor=admin,  # birthday is personal data: alice may not set (or see) it
+            person=Person.objects.get(pk=person.pk),
+            data={"birthday": datetime.date(1990, 1, i + 1), "notes": f"n{i}"},
+        )
+    items = walk(ApiClient(user), "/people", {"limit": 2})
+    assert items, "the user sees the people of alice's team"
+    for item in items:
+        record = PersonEntity.detail_queryset(Person.objects.all()).get(pk=item["id"])
+        expected = ApiClient(user).get(f"/people/{record.pk}").json()
+        assert item == expected
+        assert ("birthday" in item) == (who == "admin")

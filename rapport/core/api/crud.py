@@ -250,7 +250,7 @@ def entity_router(spec: ApiSpec, api) -> Router:
         result = list_page(entity, user, request.GET, model.objects.restrict(user, "view"))
         return json_response(
             {
-                "items": [entity.serialize(obj, user) for obj in result.items],
+                "items": entity.api_list_items(result.items, user),
                 "next_cursor": result.next_cursor,
             }
         )

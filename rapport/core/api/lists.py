@@ -91,7 +91,7 @@ def list_page(entity, user, params, queryset) -> ListResult:
     try:
         filtered = filterset.qs
         page = keyset.paginate(
-            entity.detail_queryset(filtered),
+            entity.api_list_queryset(filtered),
             ordering=ordering,
             filters=filters,
             cursor=params.get("cursor") or None,
