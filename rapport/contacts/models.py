@@ -164,6 +164,10 @@ class Person(TrackedModel):
             models.Index(fields=["team", "sort_key", "id"], name="person_team_sort_idx"),
             models.Index(fields=["owner", "sort_key", "id"], name="person_owner_sort_idx"),
             models.Index(fields=["team", "-created_at", "-id"], name="person_team_created_idx"),
+            models.Index(fields=["-updated_at", "-id"], name="person_updated_idx"),
+            models.Index(fields=["team", "-updated_at", "-id"], name="person_team_updated_idx"),
+            models.Index(fields=["primary_email", "id"], name="person_email_idx"),
+            models.Index(fields=["team", "primary_email", "id"], name="person_team_email_idx"),
         ]
 
     def __str__(self) -> str:
