@@ -71,7 +71,8 @@ ORDER_COLUMNS = {
     "created_at": [("p.created_at", False)],
     "updated_at": [("p.updated_at", False)],
 }
-LIST_ORDERINGS = ["name", "-created_at", "email", "company", "owner", "-name", "created_at"]
+# every ordering the people list offers, both directions (decision 0030)
+LIST_ORDERINGS = ["name", "-created_at", "email", "-updated_at", "-name", "created_at", "-email"]
 
 
 def _moment(ctx: Ctx, days_back: float) -> datetime.datetime:
