@@ -30,6 +30,7 @@ def test_purge_removes_only_old_trash_and_audits_each(alice, settings):
     Person.all_objects.filter(pk=old.pk).update(
         deleted_at=timezone.now() - datetime.timedelta(days=31)
     )
+    search.remove("person", [old.pk, recent.pk, live.pk])  # only the stale entry below
     search.backend().upsert([Row("person", old.pk, "Old", "", "old", "old", "old stale")])
 
     result = tasks.purge_trash.call()
