@@ -50,11 +50,13 @@ class Ctx:
     raw: Any  # bench.raw.Raw
     rng: random.Random
     extra: dict[str, Any] = field(default_factory=dict)
+    cpu: list[float] = field(default_factory=list)  # CPU seconds of each request, in order
 
     def get(self, path: str, params: dict | None = None):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         response = self.client.get(path, params or {})
         elapsed = time.perf_counter() - started
+        self.cpu.append(time.thread_time() - cpu)
         if response.status_code != 200:
             raise RuntimeError(f"GET {path} {params} answered {response.status_code}")
         return elapsed, response.content.decode()

@@ -21,7 +21,11 @@ NUMBERS = {
 
 
 def _max_p95(out: dict[str, Any]) -> float | None:
-    values = [v for k, v in out.items() if k.endswith("p95_ms") and not k.startswith("floor")]
+    values = [
+        v
+        for k, v in out.items()
+        if k.endswith("p95_ms") and not k.startswith("floor") and "cpu" not in k and v is not None
+    ]
     return max(values) if values else None
 
 
@@ -132,14 +136,16 @@ def markdown(result: dict[str, Any]) -> str:
         f"({result['load'].get('rep', {}).get('visible_people', 0):,} people visible); "
         "floor = the same answer from hand-written SQL on the raw driver.",
         "",
-        "| # | operation | runs | p50 | p95 | floor p95 | ratio | target | met |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| # | operation | runs | p50 | p95 | CPU p50 | floor p95 | ratio | target | met |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, out in result["ops"].items():
         number = NUMBERS.get(name, "")
         title = out.get("title", name)
         if "error" in out:
-            lines.append(f"| {number} | {title} | — | — | — | — | — | error: {out['error']} | ✗ |")
+            lines.append(
+                f"| {number} | {title} | — | — | — | — | — | — | error: {out['error']} | ✗ |"
+            )
             continue
         if name == "dedup":
             entry, scan, quality = out["entry"], out["scan"], out["quality"]
@@ -147,11 +153,11 @@ def markdown(result: dict[str, Any]) -> str:
                 f"| 8 | on-entry duplicate check (no match / match) | {entry.get('probes')} | "
                 f"{_fmt(entry.get('no_match_p50_ms'), ' ms')} / {_fmt(entry.get('match_p50_ms'), ' ms')} | "
                 f"{_fmt(entry.get('no_match_p95_ms'), ' ms')} / {_fmt(entry.get('match_p95_ms'), ' ms')} "
-                f"| — | — | ≤ 1 ms | {_met(entry.get('no_match_p95_ms', 99) <= 1)} |"
+                f"| — | — | — | ≤ 1 ms | {_met(entry.get('no_match_p95_ms', 99) <= 1)} |"
             )
             lines.append(
                 f"| 8 | full duplicate scan; precision {quality['precision']}, recall "
-                f"{quality['recall']} | 1 | — | {_fmt(scan['seconds'], ' s')} | — | — | ≤ 2 min | "
+                f"{quality['recall']} | 1 | — | {_fmt(scan['seconds'], ' s')} | — | — | — | ≤ 2 min | "
                 f"{_met(scan['seconds'] <= 120)} |"
             )
             continue
@@ -159,6 +165,7 @@ def markdown(result: dict[str, Any]) -> str:
             lines.append(
                 f"| 7 | {title}: {_fmt(out.get('rows'))} rows | 1 | — | "
                 f"{_fmt(out.get('seconds'), ' s')} ({_fmt(out.get('rows_per_s'))} rows/s) | "
+                f"{_fmt(out.get('rows_per_cpu_s'))} rows/CPU-s | "
                 f"{_fmt(out.get('floor_rows_per_s'))} rows/s | {_fmt(out.get('ratio'))}× | "
                 f"{out['target']} | {_met(out.get('met'))} |"
             )
@@ -167,7 +174,8 @@ def markdown(result: dict[str, Any]) -> str:
             lines.append(
                 f"| 10 | {title}: {_fmt(out.get('users'))} users, {_fmt(out.get('requests'))} "
                 f"requests, {_fmt(out.get('failures'))} failures | — | {_fmt(out.get('p50_ms'), ' ms')} | "
-                f"{_fmt(out.get('p95_ms'), ' ms')} | — | {_fmt(out.get('req_per_s'))} req/s | "
+                f"{_fmt(out.get('p95_ms'), ' ms')} | {_fmt(out.get('server_cpu_ms_per_request'), ' ms')} "
+                f"server CPU/req | — | {_fmt(out.get('req_per_s'))} req/s | "
                 f"{out['target']} | {_met(out.get('met'))} |"
             )
             continue
@@ -176,22 +184,24 @@ def markdown(result: dict[str, Any]) -> str:
                 f"| 9 | {title} | {_fmt(out.get('n', out.get('runs')))} | "
                 f"{_fmt(out.get('create_p50_ms'), ' ms')} / {_fmt(out.get('update_p50_ms'), ' ms')} | "
                 f"{_fmt(out.get('create_p95_ms'), ' ms')} / {_fmt(out.get('update_p95_ms'), ' ms')} | "
+                f"{_fmt(out.get('create_cpu_p50_ms'), ' ms')} / {_fmt(out.get('update_cpu_p50_ms'), ' ms')} | "
                 f"— | {_fmt(out.get('writes_per_s'))} writes/s | {out['target']} | {_met(out.get('met'))} |"
             )
             continue
         extra = f" ({out['queries']} queries)" if name == "person" and out.get("queries") else ""
         lines.append(
             f"| {number} | {title}{extra} | {out['runs']} | {_fmt(out['p50_ms'], ' ms')} | "
-            f"{_fmt(out['p95_ms'], ' ms')} | {_fmt(out['floor_p95_ms'], ' ms')} | "
+            f"{_fmt(out['p95_ms'], ' ms')} | {_fmt(out.get('cpu_p50_ms'), ' ms')} | "
+            f"{_fmt(out['floor_p95_ms'], ' ms')} | "
             f"{_fmt(out['ratio_p95'])}× | {out['target']} | {_met(out.get('met'))} |"
         )
         if out.get("by_kind"):
             kinds = ", ".join(f"{k} {v['p95_ms']} ms" for k, v in out["by_kind"].items())
-            lines.append(f"|  | p95 by kind: {kinds} | | | | | | | |")
+            lines.append(f"|  | p95 by kind: {kinds} | | | | | | | | |")
     memory = result.get("memory", {})
     lines.append(
         f"| 12 | memory: app worker max RSS during the load test | — | — | "
-        f"{_fmt(memory.get('server_max_rss_mb'), ' MB')} | — | — | ≤ 250 MB | {_met(memory.get('met'))} |"
+        f"{_fmt(memory.get('server_max_rss_mb'), ' MB')} | — | — | — | ≤ 250 MB | {_met(memory.get('met'))} |"
     )
     if result.get("growth"):
         lines += ["", "Growth from S (p95 here / p95 at S; target ≤ 1.5×):", ""]

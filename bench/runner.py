@@ -71,6 +71,7 @@ def timed_op(ctx, spec, *, runs: int, warmup: int) -> dict[str, Any]:
         app(ctx, case)
         floor(ctx, case)
     app_times, floor_times, mismatches = [], [], []
+    ctx.cpu.clear()
     by_kind: dict[str, list[float]] = {}
     for case in cases[warmup:]:
         seconds, answer = app(ctx, case)
@@ -83,9 +84,13 @@ def timed_op(ctx, spec, *, runs: int, warmup: int) -> dict[str, Any]:
         elif answer != expected:
             mismatches.append({"case": case.label})
     app_p, floor_p = percentiles(app_times), percentiles(floor_times)
+    cpu_p = percentiles(ctx.cpu) if ctx.cpu else {}
     result = {
         "runs": len(app_times),
         **app_p,
+        # this process's CPU per request (SQLite's work included, PostgreSQL's not): the
+        # steadier figure when other work shares the machine
+        "cpu_p50_ms": cpu_p.get("p50_ms"),
         "floor_p50_ms": floor_p["p50_ms"],
         "floor_p95_ms": floor_p["p95_ms"],
         "ratio_p95": round(app_p["p95_ms"] / max(floor_p["p95_ms"], 0.001), 2),

@@ -85,7 +85,12 @@ def api_write(ctx: Ctx, *, smoke: bool, runs: int) -> dict[str, Any]:
     from bench.api_bench import time_api_writes
 
     client = Client(HTTP_HOST="127.0.0.1")
-    out = time_api_writes(client, token=token_for(ctx.rep), n=20 if smoke else max(runs * 10, 300))
+    raw = time_api_writes(client, token=token_for(ctx.rep), n=20 if smoke else max(runs * 10, 300))
+    out = {
+        f"{kind}_{key}": value for kind in ("create", "update") for key, value in raw[kind].items()
+    }
+    out.update({k: v for k, v in raw.items() if k not in {"create", "update"}})
+    out["n"] = raw["create"]["n"] + raw["update"]["n"]
     out["title"] = "API create and update, with audit"
     out["target"] = "p95 ≤ 5 ms; ≥ 500 writes/s per worker"
     return out
@@ -121,6 +126,9 @@ def load(ctx: Ctx, *, smoke: bool, runs: int) -> dict[str, Any]:
     out["title"] = "Concurrent load on the JSON list endpoint (locust → rapport serve)"
     out["target"] = "≥ 400 req/s SQLite, ≥ 200 PostgreSQL, no errors"
     out["answers_match"] = out.get("failures", 1) == 0 and out.get("requests", 0) > 0
+    cpu = out.get("cpu_seconds", {})
+    if out.get("requests") and cpu.get("server"):
+        out["server_cpu_ms_per_request"] = round(cpu["server"] * 1000 / out["requests"], 2)
     return out
 
 
@@ -130,11 +138,9 @@ def import_(ctx: Ctx, *, smoke: bool, runs: int) -> dict[str, Any]:
     rows = 1000 if smoke else min(100_000, ctx.size)
     rng = random.Random(17)
     sample = rng.sample(ctx.data.people.rows, min(len(ctx.data.people.rows), rows // 10))
-    before = rss_mb()
     out = run_import_bench(
         ctx.rep, rows=rows, existing_emails=[r.emails[0] for r in sample if r.emails]
     )
-    out["rss_before_mb"], out["rss_after_mb"] = before, rss_mb()
     out["title"] = "Import a CSV into the live database (dedup by email, index kept)"
     out["target"] = "≥ 7,000 rows/s and ≥ 0.6× raw executemany"
     counted = sum(out.get(k, 0) for k in ("created", "updated", "skipped", "rejected"))
@@ -159,7 +165,8 @@ def memory(result: dict[str, Any]) -> dict[str, Any]:
     load_op = result["ops"].get("load", {})
     return {
         "runner_peak_rss_mb": _status("VmHWM"),
-        "server_max_rss_mb": load_op.get("max_rss_mb"),
+        "server_max_rss_mb": load_op.get("max_worker_rss_mb"),
+        "server_rss_mb": load_op.get("max_rss_mb"),
         "import_rss_growth_mb": (
             round(
                 result["ops"]["import"]["rss_after_mb"] - result["ops"]["import"]["rss_before_mb"],
