@@ -196,3 +196,21 @@ def test_check_reports_a_missing_database_cache_table(settings):
     assert [p.id for p in checks.cache_problems()] == ["rapport.E010"]
     call_command("createcachetable", verbosity=0)
     assert checks.cache_problems() == []
+
+
+def test_migrate_refreshes_planner_statistics(alice):
+    """New indexes have no statistics until ANALYZE; SQLite then misjudges them."""
+    from rapport.contacts.models import Person
+    from rapport.core.management.commands.migrate import refresh_statistics
+    from rapport.testing.factories import PersonFactory
+
+    for i in range(3):
+        PersonFactory(actor=alice, emails=[{"address": f"stat{i}@example.com"}])
+    refresh_statistics("default")
+    table = Person._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl = %s", [table])
+        else:
+            cursor.execute("SELECT COUNT(*) FROM pg_stats WHERE tablename = %s", [table])
+        assert cursor.fetchone()[0] > 0

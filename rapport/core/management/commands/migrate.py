@@ -19,12 +19,16 @@ SEARCH_MIGRATION = ("core", "0002_search_index")
 
 class Command(DjangoMigrateCommand):
     def handle(self, *args, **options):
+        alias = options["database"]
+        before = set(MigrationRecorder(connections[alias]).applied_migrations())
         super().handle(*args, **options)
         if options.get("plan") or options.get("check_unapplied"):
             return
-        self.ensure_search_index(options["database"], options["verbosity"])
+        self.ensure_search_index(alias, options["verbosity"])
         # The database cache (used when REDIS_URL is unset) needs its table too.
-        call_command("createcachetable", database=options["database"], verbosity=0)
+        call_command("createcachetable", database=alias, verbosity=0)
+        if set(MigrationRecorder(connections[alias]).applied_migrations()) - before:
+            refresh_statistics(alias)
 
     def ensure_search_index(self, alias: str, verbosity: int) -> None:
         from rapport.core import search
@@ -44,3 +48,11 @@ class Command(DjangoMigrateCommand):
                 self.stdout.write(
                     _("Search index filled: %(count)d records.") % {"count": sum(counts.values())}
                 )
+
+
+def refresh_statistics(alias: str) -> None:
+    """Planner statistics after a schema change. An index created by a migration has none
+    until the next ANALYZE, and SQLite then guesses it is very selective: a million-row
+    list once chose a new index over the one its ORDER BY needed and sorted 300,000 rows."""
+    with connections[alias].cursor() as cursor:
+        cursor.execute("ANALYZE")
