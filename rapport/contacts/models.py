@@ -168,6 +168,10 @@ class Person(TrackedModel):
             models.Index(fields=["team", "-updated_at", "-id"], name="person_team_updated_idx"),
             models.Index(fields=["primary_email", "id"], name="person_email_idx"),
             models.Index(fields=["team", "primary_email", "id"], name="person_team_email_idx"),
+            # "my people": the owner's rows in every sortable order (decision 0030)
+            models.Index(fields=["owner", "-created_at", "-id"], name="person_owner_created_idx"),
+            models.Index(fields=["owner", "-updated_at", "-id"], name="person_owner_updated_idx"),
+            models.Index(fields=["owner", "primary_email", "id"], name="person_owner_email_idx"),
         ]
 
     def __str__(self) -> str:
