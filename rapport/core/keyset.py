@@ -157,6 +157,12 @@ def after_q(ordering: Ordering, values: Sequence[Any], model=None) -> Q:
             same = Q(**{name: value})
         result |= equal & after
         equal &= same
+    (lead, desc), first = ordering.fields[0], values[0]
+    if first is not None and model is not None and not can_be_null(model, lead):
+        # Redundant for the answer, but it gives the planner an index range to start
+        # from: PostgreSQL otherwise reads the OR above from the start of the index
+        # (page 200 of a million-row list took 10x page 1).
+        result &= Q(**{f"{lead}__{'lte' if desc else 'gte'}": first})
     return result
 
 

@@ -94,3 +94,21 @@ def test_keyset_pages_over_a_not_null_column_are_complete_and_ordered(alice):
     assert seen == expected
     assert not any('"sort_key" IS NULL' in q["sql"] for q in queries.captured_queries)
     assert not any("NULLS LAST" in q["sql"] for q in queries.captured_queries)
+
+
+def test_keyset_gives_the_planner_an_index_range_on_the_leading_column():
+    """`after_q` adds `lead >= value` (or <= descending) for a non-null leading column:
+    redundant for the answer, it lets PostgreSQL start the index scan at the cursor."""
+    from rapport.contacts.models import Person
+    from rapport.core import keyset
+
+    allowed = {"name": ["sort_key", "id"], "birthday": ["birthday", "id"]}
+    ascending = keyset.parse_ordering("name", allowed, "name")
+    sql = str(Person.objects.filter(keyset.after_q(ascending, ["kov", 7], Person)).query)
+    assert '"contacts_person"."sort_key" >= kov' in sql
+    descending = keyset.parse_ordering("-name", allowed, "name")
+    sql = str(Person.objects.filter(keyset.after_q(descending, ["kov", 7], Person)).query)
+    assert '"contacts_person"."sort_key" <= kov' in sql
+    nullable = keyset.parse_ordering("birthday", allowed, "name")
+    sql = str(Person.objects.filter(keyset.after_q(nullable, [None, 7], Person)).query)
+    assert ">=" not in sql  # NULLs last: no range to start from
