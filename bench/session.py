@@ -97,9 +97,17 @@ def api_write(ctx: Ctx, *, smoke: bool, runs: int) -> dict[str, Any]:
 
 
 def dedup(ctx: Ctx, *, smoke: bool, runs: int) -> dict[str, Any]:
+    import csv
+
     from bench.dedup.measure import scan_quality, time_entry, time_scan
+    from bench.runner import WORK
 
     data = ctx.data.people
+    truth = WORK / f"truth-{ctx.engine}-{ctx.size}.csv"  # (base id, duplicate id, kind)
+    with truth.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["base_id", "duplicate_id", "kind"])
+        writer.writerows((ctx.ids[b], ctx.ids[d], kind) for b, d, kind in data.truth)
     entry = time_entry(data, ctx.ids, ctx.extra["admin"], probes=20 if smoke else 400)
     scan = time_scan()
     quality = scan_quality(data, ctx.ids)
@@ -109,6 +117,7 @@ def dedup(ctx: Ctx, *, smoke: bool, runs: int) -> dict[str, Any]:
         "entry": entry,
         "scan": scan,
         "quality": quality,
+        "truth_file": str(truth),
         "answers_match": quality["recall"] >= 0.9 and quality["precision"] >= 0.9,
     }
 
