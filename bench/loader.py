@@ -235,3 +235,41 @@ def index_search(data: BenchData, ids: list[int], company_ids: list[int]) -> Non
             engine.upsert(rows)
     engine.ensure_schema()  # (re)creates whatever was dropped above
     engine.analyze()
+
+
+def reset_to_loaded(last_person_id: int) -> int:
+    """Remove what earlier runs added after the load (API writes, imported people, their
+    rows, audit and search entries, import jobs, duplicate scans), so every run times
+    the dataset as loaded. Returns the number of people removed."""
+    from rapport.contacts.models import Employment
+    from rapport.core.searchbackends.base import ENTRY_TABLE
+    from rapport.dataio.models import DuplicateScan, ImportJob
+
+    extra = Person.all_objects.filter(pk__gt=last_person_id)
+    count = extra.count()
+    with transaction.atomic(), connection.cursor() as cursor:
+        if count:
+            for model in (EmailAddress, PhoneNumber, Employment):
+                model.objects.filter(person_id__gt=last_person_id)._raw_delete(connection.alias)
+            for through in (Person.tags.through, Person.groups.through):
+                through.objects.filter(person_id__gt=last_person_id)._raw_delete(connection.alias)
+            AuditEvent.objects.filter(
+                object_type="person", object_id__gt=last_person_id
+            )._raw_delete(connection.alias)
+            if connection.vendor == "sqlite":
+                cursor.execute(
+                    f"DELETE FROM core_search_fts WHERE rowid IN (SELECT id FROM {ENTRY_TABLE} "  # noqa: S608  # nosec B608 # identifiers from code
+                    "WHERE entity = 'person' AND object_id > %s)",
+                    [last_person_id],
+                )
+            cursor.execute(
+                f"DELETE FROM {ENTRY_TABLE} WHERE entity = 'person' AND object_id > %s",  # noqa: S608  # nosec B608 # identifiers from code
+                [last_person_id],
+            )
+        for job in ImportJob.objects.all():
+            job.rows.all()._raw_delete(connection.alias)
+        ImportJob.objects.all().delete()
+        DuplicateScan.objects.all().delete()
+        if count:
+            extra._raw_delete(connection.alias)
+    return count

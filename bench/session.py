@@ -28,9 +28,10 @@ def start(engine: str, size: int, *, seed: int, url: str, loaded: bool):
         call_command("migrate", verbosity=0)  # indexes added since the load
         count = len(data.people.rows)
         ids = list(Person.all_objects.order_by("pk").values_list("pk", flat=True)[:count])
+        removed = loader.reset_to_loaded(ids[-1])
         users = [User.objects.get(username=name) for name in data.users]
         admin = User.objects.get(username="bench-admin")
-        info = {"reused": True, "generate_seconds": generated}
+        info = {"reused": True, "generate_seconds": generated, "removed_since_load": removed}
     else:
         call_command("migrate", verbosity=0)
         out = loader.load(data)
