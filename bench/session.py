@@ -177,14 +177,7 @@ def memory(result: dict[str, Any]) -> dict[str, Any]:
         "runner_peak_rss_mb": _status("VmHWM"),
         "server_max_rss_mb": load_op.get("max_worker_rss_mb"),
         "server_rss_mb": load_op.get("max_rss_mb"),
-        "import_rss_growth_mb": (
-            round(
-                result["ops"]["import"]["rss_after_mb"] - result["ops"]["import"]["rss_before_mb"],
-                1,
-            )
-            if "rss_after_mb" in result["ops"].get("import", {})
-            else None
-        ),
+        "import_rss_growth_mb": result["ops"].get("import", {}).get("rss_growth_mb"),
         "note": "the runner holds the whole generated dataset in memory; the app worker's "
         "RSS is the server's, measured during the load test",
     }
