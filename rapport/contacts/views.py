@@ -34,7 +34,7 @@ class QuickSelect(forms.Select):
             "",
             '<option value="{}"{}>{}</option>',
             (
-                (key, mark_safe(" selected") if str(key) in selected else "", label)  # noqa: S308
+                (key, mark_safe(" selected") if str(key) in selected else "", label)  # noqa: S308  # nosec B308 B703 # a constant
                 for key, label in self.choices
             ),
         )
