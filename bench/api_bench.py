@@ -17,8 +17,9 @@ import sys
 import time
 from pathlib import Path
 
+from bench import scratch
+
 WORK = Path("/tmp/api-bench")
-PG_SERVER = "postgres://postgres@127.0.0.1:5432"
 PG_NAME = "rapport_bench_api"
 GIVEN = ["Anna", "Olena", "Piotr", "James", "Taras", "Maria", "Ivan", "Zofia", "Emma", "Oleh"]
 FAMILY = ["Kowalski", "Shevchenko", "Smith", "Ivanova", "Nowak", "Taylor", "Bondar", "Lewis"]
@@ -152,21 +153,8 @@ def time_person_page(client, person_ids: list[int], *, n: int = 60) -> dict:
 
 
 def prepare_database(engine: str, *, reuse: bool) -> str:
-    if engine == "sqlite":
-        WORK.mkdir(parents=True, exist_ok=True)
-        path = WORK / "api.sqlite3"
-        if not reuse:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
-        return f"sqlite:///{path}"
-    import psycopg
-
-    server = os.environ.get("BENCH_POSTGRES", PG_SERVER)
-    if not reuse:
-        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{PG_NAME}"')
-            conn.execute(f'CREATE DATABASE "{PG_NAME}"')
-    return f"{server}/{PG_NAME}"
+    name = "api" if engine == "sqlite" else PG_NAME
+    return scratch.database(engine, name, folder=WORK, reuse=reuse)
 
 
 def setup(engine: str, size: int, *, reuse: bool):

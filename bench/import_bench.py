@@ -27,8 +27,9 @@ import threading
 import time
 from pathlib import Path
 
+from bench import scratch
+
 WORK = Path(os.environ.get("IMP_BENCH_DIR", "/tmp/imp-bench"))
-PG_SERVER = "postgres://postgres@127.0.0.1:5432"
 PG_NAME = os.environ.get("IMP_BENCH_PG", "rapport_bench_imp")
 LOCALES = {"en": "en_US", "uk": "uk_UA", "ru": "ru_RU", "pl": "pl_PL"}
 REGIONS = {"en": "US", "uk": "UA", "ru": "RU", "pl": "PL"}
@@ -276,19 +277,8 @@ def floor_seconds(job) -> float:
 
 
 def prepare_database(engine: str, people: int) -> str:
-    WORK.mkdir(parents=True, exist_ok=True)
-    if engine == "sqlite":
-        path = WORK / f"imp-{people}.sqlite3"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        return f"sqlite:///{path}"
-    import psycopg
-
-    server = os.environ.get("BENCH_POSTGRES", PG_SERVER)
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{PG_NAME}"')
-        conn.execute(f'CREATE DATABASE "{PG_NAME}"')
-    return f"{server}/{PG_NAME}"
+    name = f"imp-{people}" if engine == "sqlite" else PG_NAME
+    return scratch.database(engine, name, folder=WORK)
 
 
 def main(argv: list[str] | None = None) -> int:

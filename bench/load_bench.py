@@ -31,10 +31,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+from bench import scratch
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 SCRATCH = Path("/tmp/load-bench")
-PG_SERVER = "postgres://postgres@127.0.0.1:5432"
 PG_NAME = "rapport_bench_load"
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -331,23 +332,10 @@ def _default_threads() -> int:
 def prepare_database(engine: str, *, reuse: bool, people: int = 100_000) -> tuple[str, str]:
     """(DATABASE_URL, data dir) of a scratch database, emptied unless `reuse` (SQLite: one
     file per size)."""
-    SCRATCH.mkdir(parents=True, exist_ok=True)
     data_dir = SCRATCH / f"data-{engine}"
-    data_dir.mkdir(exist_ok=True)
-    if engine == "sqlite":
-        path = SCRATCH / f"load-{people}.sqlite3"
-        if not reuse:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
-        return f"sqlite:///{path}", str(data_dir)
-    import psycopg
-
-    server = os.environ.get("BENCH_POSTGRES", PG_SERVER)
-    if not reuse:
-        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{PG_NAME}"')
-            conn.execute(f'CREATE DATABASE "{PG_NAME}"')
-    return f"{server}/{PG_NAME}", str(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    name = f"load-{people}" if engine == "sqlite" else PG_NAME
+    return scratch.database(engine, name, folder=SCRATCH, reuse=reuse), str(data_dir)
 
 
 TEAMS = ["Bench A", "Bench B", "Bench C", "Bench D", "Bench E"]

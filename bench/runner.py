@@ -21,10 +21,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench import scratch
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 WORK = ROOT / "var" / "bench"
-PG_SERVER = "postgres://postgres@127.0.0.1:5432"
 LABELS = {10_000: "S", 100_000: "M", 1_000_000: "L"}
 
 
@@ -32,25 +33,18 @@ def prepare_database(engine: str, size: int, *, reuse: bool) -> tuple[str, bool]
     """(DATABASE_URL, whether it already holds this dataset)."""
     WORK.mkdir(parents=True, exist_ok=True)
     marker = WORK / f"{engine}-{size}.loaded"
-    if engine == "sqlite":
-        path = WORK / f"{engine}-{size}.sqlite3"
-        if reuse and marker.exists() and path.exists():
-            return f"sqlite:///{path}", True
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        marker.unlink(missing_ok=True)
-        return f"sqlite:///{path}", False
-    import psycopg
-
-    name = f"rapport_bench_{size}"
-    server = os.environ.get("BENCH_POSTGRES", PG_SERVER)
-    if reuse and marker.exists():
-        return f"{server}/{name}", True
+    if (
+        reuse
+        and marker.exists()
+        and (engine != "sqlite" or (WORK / f"{engine}-{size}.sqlite3").exists())
+    ):
+        return scratch.database(engine, _name(engine, size), folder=WORK, reuse=True), True
     marker.unlink(missing_ok=True)
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return f"{server}/{name}", False
+    return scratch.database(engine, _name(engine, size), folder=WORK), False
+
+
+def _name(engine: str, size: int) -> str:
+    return f"{engine}-{size}" if engine == "sqlite" else f"rapport_bench_{size}"
 
 
 def percentiles(timings: list[float]) -> dict[str, float]:

@@ -17,31 +17,18 @@ import sys
 import time
 from pathlib import Path
 
+from bench import scratch
+
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "results"
 WORK = ROOT / "var" / "bench-dedup"
-PG_SERVER = "postgres://postgres@127.0.0.1:5432"
 
 
 def prepare_database(engine: str, size: int, *, reuse: bool = False) -> str:
     """A fresh, empty database for this run (or the last run's, with `reuse`); returns
     its DATABASE_URL."""
-    WORK.mkdir(parents=True, exist_ok=True)
-    if engine == "sqlite":
-        path = WORK / f"dedup-{size}.sqlite3"
-        for suffix in ("", "-wal", "-shm"):
-            if not reuse:
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
-        return f"sqlite:///{path}"
-    import psycopg
-
-    name = f"rapport_bench_dedup_{size}"
-    server = os.environ.get("BENCH_POSTGRES", PG_SERVER)
-    if not reuse:
-        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
-    return f"{server}/{name}"
+    name = f"dedup-{size}" if engine == "sqlite" else f"rapport_bench_dedup_{size}"
+    return scratch.database(engine, name, folder=WORK, reuse=reuse)
 
 
 def markdown(result: dict) -> str:
