@@ -17,12 +17,12 @@ pytestmark = pytest.mark.django_db
 
 # The search entry: one upsert on PostgreSQL; entry plus its FTS5 row on SQLite.
 SEARCH = 3 if connection.vendor == "sqlite" else 1
-# Token + authority (2) + transaction (2) + custom field definitions + suppression
+# Token + authority (1) + transaction (2) + custom field definitions + suppression
 # (email, phone) + person, emails, phones, tag lookup, tag links, audit row + search entry.
-POST_QUERIES = 14 + SEARCH
-# Token + authority (2) + the row + transaction (2) + locked row and its four relations +
+POST_QUERIES = 13 + SEARCH
+# Token + authority (1) + the row + transaction (2) + locked row and its four relations +
 # tag lookup, tag links removed and added + row update + audit row + search entry.
-PATCH_QUERIES = 16 + SEARCH
+PATCH_QUERIES = 15 + SEARCH
 TAGS = ["vip", "lead", "partner", "press", "customer"]
 
 
