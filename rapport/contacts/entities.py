@@ -208,29 +208,17 @@ class PersonEntity(Entity):
         phones: dict[int, list] = {}
         tags: dict[int, list] = {}
         groups: dict[int, list] = {}
-        if ids:
-            for pk, address, label, primary in (
-                EmailAddress.objects.filter(person_id__in=ids)
-                .order_by("position", "id")
-                .values_list("person_id", "address", "label", "primary")
-            ):
+        for kind, pk, text, label, primary in _related_rows(ids):
+            if kind == "e":
                 emails.setdefault(pk, []).append(
-                    {"address": address, "label": label, "primary": primary}
+                    {"address": text, "label": label, "primary": bool(primary)}
                 )
-            for pk, number, label in (
-                PhoneNumber.objects.filter(person_id__in=ids)
-                .order_by("position", "id")
-                .values_list("person_id", "number", "label")
-            ):
-                phones.setdefault(pk, []).append({"number": number, "label": label})
-            for pk, name in Person.tags.through.objects.filter(person_id__in=ids).values_list(
-                "person_id", "tag__name"
-            ):
-                tags.setdefault(pk, []).append(name)
-            for pk, name in Person.groups.through.objects.filter(person_id__in=ids).values_list(
-                "person_id", "contactgroup__name"
-            ):
-                groups.setdefault(pk, []).append(name)
+            elif kind == "p":
+                phones.setdefault(pk, []).append({"number": text, "label": label})
+            elif kind == "t":
+                tags.setdefault(pk, []).append(text)
+            else:
+                groups.setdefault(pk, []).append(text)
         personal = permissions.has_field_permission(user, permissions.PERSONAL_DATA)
         out = []
         for row in items:
@@ -378,3 +366,37 @@ class CompanyEntity(Entity):
             "updated_at": obj.updated_at,
             "deleted_at": obj.deleted_at,
         }
+
+
+def _related_rows(ids: list[int]) -> list[tuple]:
+    """(kind, person id, text, label, primary) of the people's emails ("e") and phones
+    ("p") in their order, tag names ("t") and group names ("g"): one round trip for a
+    page of the API list, written as SQL because four ORM queries cost more to build than
+    to run."""
+    if not ids:
+        return []
+    from django.db import connection
+
+    quote = connection.ops.quote_name
+    tag_field, group_field = Person.tags.field, Person.groups.field
+    tag_link, group_link = tag_field.remote_field.through, group_field.remote_field.through
+    tag_table = tag_field.related_model._meta.db_table
+    group_table = group_field.related_model._meta.db_table
+    person_col = tag_field.m2m_column_name()
+    marks = ", ".join(["%s"] * len(ids))
+    sql = (  # emails first: PostgreSQL types the columns from the first branch
+        f"SELECT 'e', person_id, position, id, address, label, {quote('primary')} "  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
+        f"FROM {quote(EmailAddress._meta.db_table)} WHERE person_id IN ({marks}) "
+        "UNION ALL SELECT 'p', person_id, position, id, number, label, NULL "
+        f"FROM {quote(PhoneNumber._meta.db_table)} WHERE person_id IN ({marks}) "
+        f"UNION ALL SELECT 't', l.{person_col}, 0, 0, t.name, '', NULL "
+        f"FROM {quote(tag_link._meta.db_table)} l JOIN {quote(tag_table)} t "
+        f"ON t.id = l.{tag_field.m2m_reverse_name()} WHERE l.{person_col} IN ({marks}) "
+        f"UNION ALL SELECT 'g', l.{person_col}, 0, 0, g.name, '', NULL "
+        f"FROM {quote(group_link._meta.db_table)} l JOIN {quote(group_table)} g "
+        f"ON g.id = l.{group_field.m2m_reverse_name()} WHERE l.{person_col} IN ({marks})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*ids, *ids, *ids, *ids])
+        rows = sorted(cursor.fetchall(), key=lambda row: row[:4])  # emails, phones in order
+    return [(kind, pk, text, label, primary) for kind, pk, _p, _i, text, label, primary in rows]
