@@ -26,7 +26,7 @@ from django.urls import NoReverseMatch, reverse
 
 from rapport.core.registry import Entity, registry
 from rapport.core.searchbackends import SearchBackend, SearchQuery, backend_for
-from rapport.core.searchbackends.base import Row, chunks
+from rapport.core.searchbackends.base import ENTRY_TABLE, Row, chunks
 from rapport.core.searchbackends.spelling import transliterations
 from rapport.core.text import digits, fold
 
@@ -288,6 +288,10 @@ def _scope_sql(entity: type[Entity], user, alias: str, connection) -> tuple[str,
         if fast[0]:
             where.append(f"({fast[0]})")
         sql = f"SELECT 1 FROM {quote(opts.db_table)} s WHERE {' AND '.join(where)}"  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
+        if connection.vendor == "postgresql":
+            # A probe per row read, never a hash of every row the user may view: a
+            # title-order walk reads a few thousand entries, a team sees 100,000s.
+            sql += " OFFSET 0"
         return f"({alias}.entity = %s AND EXISTS ({sql}))", [entity.key, *fast[1]]
     qs = entity.model.objects.restrict(user, "view")
     if qs.query.is_empty():
@@ -305,6 +309,103 @@ def _url(entity: type[Entity], pk: int) -> str:
         return ""
 
 
+# A tier with more candidates than this walks the title index in order instead of
+# sorting its candidates: a walk reads about limit x entries / matches entries before it
+# has a page, so it wins exactly when the matches are many (decision 0032).
+DENSE = 4000
+
+
+def _tier_select(
+    engine: SearchBackend, query: SearchQuery, tier: int, *, walk: bool, scope: str, take: str
+) -> tuple[str, list] | None:
+    """One tier's first rows in title order, as a SELECT with two slots whose parameters
+    the caller appends in textual order: `scope` (a condition on alias `e`) and `take`
+    (the LIMIT expression: 0 when the tier does not run, so nothing is read)."""
+    candidates = engine.candidates(query, tier)
+    if candidates is None:
+        return None
+    starts, starts_params = engine.starts(query, "e")
+    word, word_params = engine.word(query, "e")
+    match, match_params = engine.row_match(query, "e")
+    if tier == 0:
+        rank, rank_params = starts, starts_params
+    elif tier == 1:
+        rank, rank_params = f"NOT {starts} AND {word}", [*starts_params, *word_params]
+    else:
+        rank, rank_params = f"NOT {starts} AND NOT ({word})", [*starts_params, *word_params]
+    conditions, params = [], []
+    if not walk:
+        conditions.append(candidates[0])
+        params.extend(candidates[1])
+    conditions += [rank, match, scope]
+    params += [*rank_params, *match_params]
+    hint = engine.walk_hint if walk else ""
+    select = (
+        f"SELECT {tier} AS tier, e.entity, e.object_id, e.title, e.subtitle, e.title_key, "  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
+        f"e.id FROM {ENTRY_TABLE} e {hint} WHERE {' AND '.join(conditions)}"
+    )
+    if not walk:
+        select = engine.sorted_candidates(select)
+    return f"{select} ORDER BY title_key, id LIMIT {take}", params
+
+
+def search_sql(
+    engine: SearchBackend, query: SearchQuery, scope: str, scope_params: list, limit: int
+) -> tuple[str, list]:
+    """The statement `search` runs: rank 0, 1 and 2 as tiers, each in (title_key, id)
+    order and each reading rows only while the earlier ones left the page short.
+
+    A tier either sorts the entries its index yields (few candidates) or walks the
+    title index in order until it has its rows (many); a count of the candidates,
+    bounded by DENSE, picks one. The tiers partition the matches by rank, so their
+    union in tier order is the ranked answer. Whether a tier runs is decided in its
+    LIMIT, which the database evaluates once, before reading anything.
+    """
+    ctes: list[str] = []
+    params: list = []
+    tiers: list[str] = []
+
+    def add(name: str, sql: str, sql_params: list) -> None:
+        ctes.append(f"{name} AS MATERIALIZED ({sql})")
+        params.extend(sql_params)
+
+    for tier in (0, 1, 2):
+        candidates = engine.candidates(query, tier)
+        if candidates is None:
+            continue
+        # rows still wanted after the earlier tiers
+        left = " - ".join(["%s", *(f"(SELECT count(*) FROM {name})" for name in tiers)])  # noqa: S608  # nosec B608 # CTE names from code
+        if tier == 1:  # word starts come from their own index, never walked
+            sql, tier_params = _tier_select(
+                engine,
+                query,
+                1,
+                walk=False,
+                scope=scope,
+                take=f"CASE WHEN {left} > 0 THEN {left} ELSE 0 END",
+            )
+            add("t1", sql, [*tier_params, *scope_params, limit, limit])
+            tiers.append("t1")
+            continue
+        count = f"SELECT count(*) AS n FROM (SELECT 1 FROM {ENTRY_TABLE} e WHERE {candidates[0]} LIMIT %s) x"  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
+        add(f"d{tier}", count, [*candidates[1], DENSE])
+        branches, branch_params = [], []
+        for walk in (False, True):
+            dense = f"(SELECT n FROM d{tier}) {'>=' if walk else '<'} %s"  # noqa: S608  # nosec B608 # CTE names from code
+            take = f"CASE WHEN {left} > 0 AND {dense} THEN {left} ELSE 0 END"
+            sql, tier_params = _tier_select(engine, query, tier, walk=walk, scope=scope, take=take)
+            branches.append(f"SELECT * FROM ({sql}) {'w' if walk else 'c'}{tier}")  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
+            branch_params += [*tier_params, *scope_params, limit, DENSE, limit]
+        add(f"t{tier}", " UNION ALL ".join(branches), branch_params)
+        tiers.append(f"t{tier}")
+    union = " UNION ALL ".join(f"SELECT * FROM {name}" for name in tiers)  # noqa: S608  # nosec B608 # identifiers from code
+    sql = (
+        f"WITH {', '.join(ctes)} SELECT u.entity, u.object_id, u.title, u.subtitle "  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
+        f"FROM ({union}) u ORDER BY u.tier, u.title_key, u.id LIMIT %s"
+    )
+    return sql, [*params, limit]
+
+
 def search(
     user,
     text: str,
@@ -316,7 +417,8 @@ def search(
     """Records matching `text` that `user` may view, best first, in one query.
 
     Best = the title or sort key starts with the query, then a word starts with it,
-    then any substring; ties by title.
+    then any substring; ties by title (then by entry). Each of the three is a tier
+    that reads a bounded number of entries (`search_sql`).
     """
     query = SearchQuery.parse(text)
     if query is None or limit <= 0:
@@ -333,14 +435,9 @@ def search(
             scope_params.extend(part[1])
     if not scopes:
         return []
-    source_sql, match_sql, match_params = engine.source(query, "e")
-    rank_sql, rank_params = engine.rank(query, "e")
-    sql = (
-        f"SELECT e.entity, e.object_id, e.title, e.subtitle FROM {source_sql} "  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
-        f"WHERE {match_sql} AND ({' OR '.join(scopes)}) "
-        f"ORDER BY {rank_sql}, e.title_key, e.id LIMIT %s"
+    sql, params = search_sql(
+        engine, query, f"({' OR '.join(scopes)})", scope_params, min(int(limit), MAX_LIMIT)
     )
-    params = [*match_params, *scope_params, *rank_params, min(int(limit), MAX_LIMIT)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()

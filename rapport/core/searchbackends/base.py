@@ -169,6 +169,36 @@ class SearchBackend(abc.ABC):
         )
         return sql, [prefix, prefix, word]
 
+    # --- tiers (rank 0, 1, 2 answered one after the other; decision 0032) ----------
+    walk_hint = ""  # FROM-clause suffix that makes a walk follow the title_key index
+
+    def starts(self, query: SearchQuery, alias: str = "e") -> tuple[str, list]:
+        """Rank 0 as a row condition: the title or sort key starts with the query."""
+        prefix = query.folded + "%"
+        return f"({alias}.title_key LIKE %s OR {alias}.sort_key LIKE %s)", [prefix, prefix]
+
+    def word(self, query: SearchQuery, alias: str = "e") -> tuple[str, list]:
+        """Rank 1 (without rank 0) as a row condition: a word starts with the lead term."""
+        return f"(' ' || {alias}.body) LIKE %s", ["% " + query.lead + "%"]
+
+    @abc.abstractmethod
+    def row_match(self, query: SearchQuery, alias: str = "e") -> tuple[str, list]:
+        """`source`'s match as a condition on one entry row that no index can drive (so
+        a walk in title order stays a walk); true for exactly the same entries."""
+
+    @abc.abstractmethod
+    def candidates(
+        self, query: SearchQuery, tier: int, alias: str = "e"
+    ) -> tuple[str, list] | None:
+        """A condition on the entry `alias` that an index can drive, true for every
+        matching entry of `tier` (0: the keys start with the query, 1: a word starts
+        with the lead term, 2: any match), or None when the tier cannot have entries."""
+
+    def sorted_candidates(self, select: str) -> str:
+        """`select` (candidates with their conditions, no ORDER BY) made into a subquery
+        the planner runs as written: from its index, not by walking the title index."""
+        return select
+
     def short_conditions(self, query: SearchQuery, alias: str) -> tuple[list[str], list]:
         """Short terms next to long ones: each must start some word of the body."""
         return (

@@ -95,3 +95,36 @@ class PostgresBackend(SearchBackend):
         params: list = ["%" + term + "%" for term in query.terms]
         extra, extra_params = self.short_conditions(query, alias)
         return source, " AND ".join(parts + extra), params + extra_params
+
+    # --- tiers -------------------------------------------------------------------------
+    def _tsquery(self, query: SearchQuery, alias: str) -> tuple[str, list]:
+        tsquery = " & ".join(f"{term}:*" for term in query.short)
+        where = (
+            f"to_tsvector('simple'::regconfig, {alias}.body) @@ to_tsquery('simple'::regconfig, %s)"
+        )
+        return where, [tsquery]
+
+    def row_match(self, query: SearchQuery, alias: str = "e") -> tuple[str, list]:
+        if not query.terms:
+            return self._tsquery(query, alias)
+        # strpos, not LIKE: the trigram index cannot drive it (terms hold no wildcards)
+        parts = [f"strpos({alias}.body, %s) > 0" for _ in query.terms]
+        extra, extra_params = self.short_conditions(query, alias)
+        return " AND ".join(parts + extra), [*query.terms, *extra_params]
+
+    def candidates(
+        self, query: SearchQuery, tier: int, alias: str = "e"
+    ) -> tuple[str, list] | None:
+        if tier == 0:
+            return self.prefix_condition(query, alias)
+        _source, match, params = self.source(query, alias)
+        if tier == 1:
+            # a word starts with the lead term; the trigram index reads "% lead" as such
+            match = f"({alias}.body LIKE %s OR {alias}.body LIKE %s) AND {match}"
+            params = ["% " + query.lead + "%", query.lead + "%", *params]
+        return match, params
+
+    def sorted_candidates(self, select: str) -> str:
+        # OFFSET 0 keeps the subquery's plan its own: bitmap scans of the trigram or key
+        # indexes, whatever the LIMIT outside would make a walk of the title index cost
+        return f"SELECT * FROM ({select} OFFSET 0) sc"  # noqa: S608  # nosec B608 # SQL from code

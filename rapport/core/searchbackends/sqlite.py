@@ -39,6 +39,16 @@ def fts_phrase(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
+def prefix_end(prefix: str) -> str:
+    """The least string above every string starting with `prefix` (folded: lower-case
+    ASCII) under the keys' NOCASE collation, which sorts A-Z as a-z: so "@" is followed
+    by "[", not by "A"."""
+    after = chr(ord(prefix[-1]) + 1)
+    if "A" <= after <= "Z":
+        after = "["
+    return prefix[:-1] + after
+
+
 class SqliteBackend(SearchBackend):
     vendor = "sqlite"
 
@@ -140,3 +150,58 @@ class SqliteBackend(SearchBackend):
         extra, extra_params = self.short_conditions(query, alias)
         where = " AND ".join([f"f.{FTS_TABLE} MATCH %s", *extra])
         return source, where, [expression, *extra_params]
+
+    # --- tiers -------------------------------------------------------------------------
+    # No LIKE with a bound pattern below: SQLite re-prepares such a statement whenever
+    # the pattern's binding changes (it may turn LIKE into an index range), and the
+    # tiered statement takes longer to prepare than to run. Ranges and instr() say the
+    # same of folded keys and bodies and keep the prepared statement cached.
+    walk_hint = "INDEXED BY core_search_entry_title_key"
+
+    def starts(self, query: SearchQuery, alias: str = "e") -> tuple[str, list]:
+        low, high = query.folded, prefix_end(query.folded)
+        return (
+            f"(({alias}.title_key >= %s AND {alias}.title_key < %s) "
+            f"OR ({alias}.sort_key >= %s AND {alias}.sort_key < %s))",
+            [low, high, low, high],
+        )
+
+    def word(self, query: SearchQuery, alias: str = "e") -> tuple[str, list]:
+        return f"instr(' ' || {alias}.body, %s) > 0", [" " + query.lead]
+
+    def short_conditions(self, query: SearchQuery, alias: str) -> tuple[list[str], list]:
+        return (
+            [f"instr(' ' || {alias}.body, %s) > 0" for _ in query.short],
+            [" " + term for term in query.short],
+        )
+
+    def prefix_condition(self, query: SearchQuery, alias: str) -> tuple[str, list]:
+        return self.starts(query, alias)
+
+    def row_match(self, query: SearchQuery, alias: str = "e") -> tuple[str, list]:
+        if not query.terms:
+            return self.prefix_condition(query, alias)
+        # the body is folded lower-case ASCII, so a trigram phrase match is a substring
+        parts = [f"instr({alias}.body, %s) > 0" for _ in query.terms]
+        extra, extra_params = self.short_conditions(query, alias)
+        return " AND ".join(parts + extra), [*query.terms, *extra_params]
+
+    def candidates(
+        self, query: SearchQuery, tier: int, alias: str = "e"
+    ) -> tuple[str, list] | None:
+        if tier == 0:
+            low, high = query.folded, prefix_end(query.folded)
+            sql = (
+                f"{alias}.id IN (SELECT id FROM {ENTRY_TABLE} WHERE title_key >= %s "  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
+                f"AND title_key < %s UNION SELECT id FROM {ENTRY_TABLE} "
+                "WHERE sort_key >= %s AND sort_key < %s)"
+            )
+            return sql, [low, high, low, high]
+        if not query.terms:
+            return None  # only short terms: every match has rank 0
+        phrases = [fts_phrase(term) for term in query.terms]
+        if tier == 1:
+            # a word starts with the lead term: after a space, or at the very start
+            phrases[0] = f"({fts_phrase(' ' + query.lead)} OR ^{phrases[0]})"
+        sql = f"{alias}.id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s)"  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
+        return sql, [" AND ".join(phrases)]

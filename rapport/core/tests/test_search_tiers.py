@@ -1,0 +1,134 @@
+"""The tiered search (decision 0032) answers exactly what one ranked statement answers.
+
+The reference below is the straightforward query: every match, scoped, ordered by rank
+(the keys start with the query, a word starts with it, anything else), then title key,
+then entry. The tiered statement must return the same hits in the same order for every
+query shape, user scope, limit and strategy (candidates sorted or the title index
+walked), with people and companies mixed and trashed records excluded.
+"""
+
+import itertools
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from rapport.contacts.models import Company, Person
+from rapport.core import search
+from rapport.core import services as core_services
+from rapport.core.registry import registry
+from rapport.core.searchbackends import SearchQuery, backend_for
+from rapport.core.text import fold
+from rapport.testing.factories import CompanyFactory, PersonFactory
+
+pytestmark = pytest.mark.django_db
+
+FIRST = ["Anna", "Joanna", "Ann", "Hanna", "John", "Jo", "Ivan", "Vanya", "Олександр", "Łukasz"]
+LAST = ["Vance", "Ivanova", "Savannah", "Annan", "Smith", "Smithers", "Коваленко", "Vanko"]
+COMPANIES = ["Vantage Labs", "Annex", "Smith and Sons", "Kovalenko Group", "Ann Arbor Tools"]
+QUERIES = [
+    "a", "an", "ann", "anna", "van", "vanc", "ivan", "smi", "smith", "ova", "kov", "j",
+    "jo", "jo smi", "anna van", "van anna", "ann x", "labs", "and", "nn", "o", "oleks",
+    "067 123", "123 45", "0671234560", "qzxw", "zzyzx jjq", "example.com", "@exa",
+    "smith.", "vance an", "an vance", "ko", "sons smith", "vance.1@", "ivanova.1",
+]  # fmt: skip
+
+
+def reference(user, text, *, limit, entities=None):
+    """The ranked statement the tiers replace: sort every match, then cut."""
+    query = SearchQuery.parse(text)
+    if query is None:
+        return []
+    engine = backend_for(connection)
+    scopes, scope_params = [], []
+    for entity in registry:
+        if entities is not None and entity.key not in entities:
+            continue
+        part = search._scope_sql(entity, user, "e", connection)
+        if part is not None:
+            scopes.append(part[0])
+            scope_params.extend(part[1])
+    if not scopes:
+        return []
+    source, match, match_params = engine.source(query, "e")
+    rank, rank_params = engine.rank(query, "e")
+    sql = (
+        f"SELECT e.entity, e.object_id FROM {source} WHERE {match} "  # noqa: S608
+        f"AND ({' OR '.join(scopes)}) ORDER BY {rank}, e.title_key, e.id LIMIT %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*match_params, *scope_params, *rank_params, limit])
+        return [tuple(row) for row in cursor.fetchall()]
+
+
+def tiered(user, text, **kwargs):
+    return [(hit.entity, hit.id) for hit in search.search(user, text, **kwargs)]
+
+
+@pytest.fixture
+def dataset(alice, carol, admin, django_capture_on_commit_callbacks):
+    """People and companies of two teams with names that collide on prefixes, word
+    starts and substrings; some of them trashed."""
+    with django_capture_on_commit_callbacks(execute=True):
+        companies = [
+            CompanyFactory(actor=alice if n % 2 else carol, name=name)
+            for n, name in enumerate(COMPANIES)
+        ]
+        people = []
+        for n, (first, last) in enumerate(itertools.product(FIRST, LAST)):
+            if n % 3 == 2:
+                continue
+            people.append(
+                PersonFactory(
+                    actor=carol if n % 4 == 3 else alice,
+                    first_name=first,
+                    last_name=last,
+                    emails=[{"address": f"{fold(last)}.{n}@example.com"}] if n % 5 else [],
+                    phones=[{"number": f"+380 67 123 45 {n:02d}"}] if n % 2 else [],
+                )
+            )
+    with django_capture_on_commit_callbacks(execute=True):
+        for person in people[::7]:
+            core_services.trash(actor=admin, obj=person)
+        core_services.trash(actor=admin, obj=companies[0])
+    return people, companies
+
+
+@pytest.mark.parametrize("dense", [1, 4, 1_000_000])
+def test_tiers_answer_what_the_ranked_statement_answers(
+    dataset, alice, carol, admin, monkeypatch, dense
+):
+    """dense=1 walks every tier that can walk, 1_000_000 sorts every candidate set."""
+    monkeypatch.setattr(search, "DENSE", dense)
+    compared = nonempty = 0
+    for user, text, limit in itertools.product([alice, carol, admin], QUERIES, [1, 3, 7, 40]):
+        expected = reference(user, text, limit=limit)
+        assert tiered(user, text, limit=limit) == expected, (user.username, text, limit)
+        compared += 1
+        nonempty += bool(expected)
+    assert nonempty > compared // 2  # the dataset does exercise the queries
+
+
+def test_scope_trash_and_entities_hold_in_every_tier(dataset, alice, carol):
+    people, companies = dataset
+    visible = set(Person.objects.restrict(carol, "view").values_list("pk", flat=True))
+    trashed = {p.pk for p in people if Person.all_objects.get(pk=p.pk).deleted_at}
+    assert trashed and visible
+    for text in ("an", "van", "ann", "smith", "067 123"):
+        hits = tiered(carol, text, limit=200)
+        people_hits = {pk for entity, pk in hits if entity == "person"}
+        assert people_hits <= visible - trashed, text
+        assert tiered(carol, text, limit=200, entities=["company"]) == reference(
+            carol, text, limit=200, entities=["company"]
+        )
+    assert ("company", companies[0].pk) not in tiered(alice, "vantage", limit=50)
+    assert Company.all_objects.get(pk=companies[0].pk).deleted_at is not None
+
+
+def test_one_statement_whatever_the_tiers_do(dataset, alice, monkeypatch):
+    for dense in (1, 1_000_000):
+        monkeypatch.setattr(search, "DENSE", dense)
+        for text in ("anna", "ova", "qzxw", "a"):
+            with CaptureQueriesContext(connection) as captured:
+                search.search(alice, text, limit=5)
+            assert len(captured.captured_queries) == 1, text
