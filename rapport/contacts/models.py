@@ -159,17 +159,29 @@ class Person(TrackedModel):
         verbose_name = _("person")
         verbose_name_plural = _("people")
         indexes = [
-            models.Index(fields=["sort_key", "id"], name="person_sort_idx"),
-            models.Index(fields=["-created_at", "-id"], name="person_created_idx"),
-            models.Index(fields=["team", "sort_key", "id"], name="person_team_sort_idx"),
-            models.Index(fields=["owner", "sort_key", "id"], name="person_owner_sort_idx"),
-            models.Index(fields=["team", "-created_at", "-id"], name="person_team_created_idx"),
+            # The name indexes carry created_at, so "by name, created between" walks one in
+            # order and checks the date from the index; the created indexes carry
+            # deleted_at, so counting a date range reads no rows (decision 0033).
+            models.Index(fields=["sort_key", "id", "created_at"], name="person_sort_idx"),
+            models.Index(fields=["-created_at", "-id", "deleted_at"], name="person_created_idx"),
+            models.Index(
+                fields=["team", "sort_key", "id", "created_at"], name="person_team_sort_idx"
+            ),
+            models.Index(
+                fields=["owner", "sort_key", "id", "created_at"], name="person_owner_sort_idx"
+            ),
+            models.Index(
+                fields=["team", "-created_at", "-id", "deleted_at"], name="person_team_created_idx"
+            ),
             models.Index(fields=["-updated_at", "-id"], name="person_updated_idx"),
             models.Index(fields=["team", "-updated_at", "-id"], name="person_team_updated_idx"),
             models.Index(fields=["primary_email", "id"], name="person_email_idx"),
             models.Index(fields=["team", "primary_email", "id"], name="person_team_email_idx"),
             # "my people": the owner's rows in every sortable order (decision 0030)
-            models.Index(fields=["owner", "-created_at", "-id"], name="person_owner_created_idx"),
+            models.Index(
+                fields=["owner", "-created_at", "-id", "deleted_at"],
+                name="person_owner_created_idx",
+            ),
             models.Index(fields=["owner", "-updated_at", "-id"], name="person_owner_updated_idx"),
             models.Index(fields=["owner", "primary_email", "id"], name="person_owner_email_idx"),
         ]
