@@ -63,7 +63,7 @@ def parse_moment(value: str, field: str) -> datetime.datetime:
 # of `created_at` from three years: it always reads the range from the created index and
 # sorts all of it by name (0.8 s for a year of a 300,000-person team). A range this wide
 # or wider is filtered while walking the sort index instead; narrower ones are sorted.
-WALK_MIN_ROWS = 1000
+WALK_MIN_ROWS = 600
 
 
 class WalkOrderIndex(Func):
