@@ -149,3 +149,69 @@ def qlist(querydict, key):
         return [v for value in querydict.getlist(key) for v in value.split(",") if v]
     except AttributeError:
         return []
+
+
+@register.simple_tag(takes_context=True)
+def sidebar(context) -> str:
+    """The app shell's navigation (`_sidebar.html`). It is the same for everyone who may
+    open the same links in the same language, so each variant is rendered once per
+    process and reused: only the link set, the labels' language and the active link make
+    one variant differ from another, and none of them holds anyone's data."""
+    from django.urls import get_script_prefix
+    from django.utils import translation
+
+    request = context.get("request")
+    path = request.path if request is not None else ""
+    groups = _called(context.get("nav_groups")) or []
+    utility = _called(context.get("nav_utility")) or []
+    match = getattr(request, "resolver_match", None)
+    key = (
+        translation.get_language(),
+        get_script_prefix(),
+        bool(match and match.url_name == "dashboard"),
+        tuple(
+            (
+                str(group.label),
+                tuple(
+                    (str(link.label), link.url, link.icon, path.startswith(link.url))
+                    for link in group.links
+                ),
+            )
+            for group in groups
+        ),
+        tuple((str(link.label), link.url, link.icon, link.url == path) for link in utility),
+    )
+    return _sidebar_html(key)
+
+
+def _called(value):
+    return value() if callable(value) else value
+
+
+@functools.lru_cache(maxsize=512)
+def _sidebar_html(key: tuple) -> str:
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    language, _prefix, dashboard_active, groups, utility = key
+    with translation.override(language):
+        return render_to_string(
+            "_sidebar.html",
+            {
+                "dashboard_active": dashboard_active,
+                "groups": [
+                    {
+                        "label": label,
+                        "links": [
+                            ({"label": text, "url": url, "icon": name}, active)
+                            for text, url, name, active in links
+                        ],
+                    }
+                    for label, links in groups
+                ],
+                "utility": [
+                    ({"label": text, "url": url, "icon": name}, active)
+                    for text, url, name, active in utility
+                ],
+            },
+        )

@@ -73,6 +73,29 @@ def test_viewer_sees_no_trash_link(dave):
     assert groups and "/trash/" not in browser(dave).get("/").content.decode()
 
 
+def _sidebar(web, path: str) -> str:
+    html = web.get(path).content.decode()
+    return re.search(r'<nav id="sidebar".*?</nav>', html, re.S).group(0)
+
+
+def test_reused_sidebar_follows_rights_page_and_language(alice, dave):
+    """The rendered navigation is kept per variant, never handed to the wrong reader."""
+    web, viewer = browser(alice), browser(dave)
+    on_people = _sidebar(web, "/people/")
+    on_companies = _sidebar(web, "/companies/")
+    active = r'href="([^"]+)" class="nav-link nav-link-active"'
+    assert re.findall(active, on_people) == ["/people/"]
+    assert re.findall(active, on_companies) == ["/companies/"]
+    assert re.findall(active, _sidebar(web, "/")) == ["/"]
+    assert "/trash/" in _sidebar(web, "/people/")
+    assert "/trash/" not in _sidebar(viewer, "/people/")  # same page, fewer rights
+    web.cookies["django_language"] = "uk"
+    ukrainian = _sidebar(web, "/people/")
+    assert ukrainian != on_people and "Люди" in ukrainian
+    web.cookies["django_language"] = "en"
+    assert _sidebar(web, "/people/") == on_people
+
+
 def test_admin_link_only_for_administrators(alice, admin):
     alice_links = browser(alice).get("/").context["account_links"]()
     admin_links = browser(admin).get("/").context["account_links"]()
