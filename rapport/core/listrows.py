@@ -88,3 +88,24 @@ def render_rows(rows, columns: list[Column], url_base: str) -> list[SafeString]:
             )
         )
     return out
+
+
+def filter_fields_html(form, params, field_errors: dict[str, list]) -> SafeString:
+    """The filter panel's fields (every filter but the search box), each label, value
+    and error escaped here: a dozen fields through template tags were a tenth of a list
+    page's time. The markup is what kit/list.html wrote before."""
+    parts = []
+    for name, field in form.fields.items():
+        if name == "q":
+            continue
+        errors = field_errors.get(name) or []
+        invalid = " field-invalid" if errors else ""
+        field_id = escape(f"filter-{name}")
+        messages = "".join(f'<p class="field-error">{escape(e)}</p>' for e in errors)
+        parts.append(
+            f'<div class="field{invalid}">'
+            f'<label class="field-label" for="{field_id}">{escape(field.label)}</label>'
+            f'<input type="text" id="{field_id}" name="{escape(name)}" '
+            f'value="{escape(params.get(name, ""))}">{messages}</div>'
+        )
+    return mark_safe("\n".join(parts))  # noqa: S308  # nosec B308 B703 # every value above is escaped

@@ -61,3 +61,25 @@ def test_tags_cost_a_query_only_when_their_column_is_shown(alice):
     assert not any("core_tag" in q["sql"] for q in without.captured_queries)
     assert sum("core_tag" in q["sql"] for q in with_tags.captured_queries) == 1
     assert len(with_tags) == len(without) + 1
+
+
+def test_filter_panel_keeps_every_value_escaped_and_names_the_bad_one(alice):
+    page = browser(alice).get(
+        "/people/", {"tag": '"><script>x</script>', "created_after": "not a date"}
+    )
+    html = page.content.decode()
+    panel = re.search(r'<div class="filter-panel">(.*?)</div>\s*<div class="mt-3', html, re.S)
+    fields = dict(
+        re.findall(
+            r'<input type="text" id="filter-[^"]+" name="([^"]+)" value="([^"]*)"', panel.group(1)
+        )
+    )
+    assert "q" not in fields  # the search box sits above the panel
+    assert fields["tag"] == "&quot;&gt;&lt;script&gt;x&lt;/script&gt;"
+    assert fields["created_after"] == "not a date"
+    invalid = re.search(r'<div class="field field-invalid">(.*?)</div>', panel.group(1), re.S)
+    assert 'name="created_after"' in invalid.group(1)
+    assert '<p class="field-error">' in invalid.group(1)
+    assert "<script>x</script>" not in panel.group(1)
+    labels = re.findall(r'<label class="field-label" for="filter-([^"]+)">', panel.group(1))
+    assert labels == list(fields)  # every input has its label

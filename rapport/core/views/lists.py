@@ -26,6 +26,9 @@ class EntityListView(KitView):
             saved_views=listing.saved_views(self.entity, request.user),
             query=request.GET.urlencode(),
             rows_html=listrows.render_rows(page.rows, page.columns, self.entity.url_base),
+            filter_fields=listrows.filter_fields_html(
+                page.filterset.form, request.GET, page.field_errors
+            ),
         )
         template = self.template("list")
         if request.htmx and request.htmx.target == "list-results":
