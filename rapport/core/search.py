@@ -309,42 +309,60 @@ def _url(entity: type[Entity], pk: int) -> str:
         return ""
 
 
-# A tier with more candidates than this walks the title index in order instead of
+# A part with more candidates than this walks the title index in order instead of
 # sorting its candidates: a walk reads about limit x entries / matches entries before it
 # has a page, so it wins exactly when the matches are many (decision 0032).
 DENSE = 4000
+# The same where the candidates are sorted before their entries are read (SQLite):
+# then only the entries of the page and those the scope hides are read.
+DENSE_SORTED = 6000
+# Below this many matches, the word-start part picks from them instead of its index.
+WORD_FROM_LIST = 500
 
 
-def _tier_select(
-    engine: SearchBackend, query: SearchQuery, tier: int, *, walk: bool, scope: str, take: str
-) -> tuple[str, list] | None:
-    """One tier's first rows in title order, as a SELECT with two slots whose parameters
+def _part_select(
+    engine: SearchBackend,
+    query: SearchQuery,
+    kind: str,
+    rank: int,
+    how: str,
+    *,
+    scope: str,
+    take: str,
+    ids: str | None = None,
+) -> tuple[str, list]:
+    """One part's first rows in title order, as a SELECT with two slots whose parameters
     the caller appends in textual order: `scope` (a condition on alias `e`) and `take`
-    (the LIMIT expression: 0 when the tier does not run, so nothing is read)."""
-    candidates = engine.candidates(query, tier)
-    if candidates is None:
-        return None
-    starts, starts_params = engine.starts(query, "e")
-    word, word_params = engine.word(query, "e")
+    (the LIMIT expression: 0 when the part does not run, so nothing is read).
+
+    `how`: "range" (the part's own condition reads the title index in order), "index"
+    (the candidates its index yields, or those listed in the CTE `ids`, sorted),
+    "sorted" (the same, sorted before any entry is read; see `sorted_part`) or "walk"
+    (the title index in order, every entry checked)."""
     match, match_params = engine.row_match(query, "e")
-    if tier == 0:
-        rank, rank_params = starts, starts_params
-    elif tier == 1:
-        rank, rank_params = f"NOT {starts} AND {word}", [*starts_params, *word_params]
-    else:
-        rank, rank_params = f"NOT {starts} AND NOT ({word})", [*starts_params, *word_params]
-    conditions, params = [], []
-    if not walk:
-        conditions.append(candidates[0])
-        params.extend(candidates[1])
-    conditions += [rank, match, scope]
-    params += [*rank_params, *match_params]
-    hint = engine.walk_hint if walk else ""
-    select = (
-        f"SELECT {tier} AS tier, e.entity, e.object_id, e.title, e.subtitle, e.title_key, "  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
-        f"e.id FROM {ENTRY_TABLE} e {hint} WHERE {' AND '.join(conditions)}"
-    )
-    if not walk:
+    part, part_params = engine.part(query, kind, "e")
+    conditions, params = [match, part, scope], [*match_params, *part_params]
+    columns = f"{rank} AS tier, e.entity, e.object_id, e.title, e.subtitle, e.title_key, e.id"
+    if how == "sorted":
+        # candidates in title order first; CROSS JOIN keeps that order as the loop order,
+        # and the LIMIT (with no ORDER BY of its own, which would sort every candidate
+        # again after reading it) stops reading entries once the part has its rows
+        ordered, ordered_params = engine.sorted_part(query, kind, ids)
+        sql = (
+            f"SELECT {columns} FROM ({ordered}) c CROSS JOIN {ENTRY_TABLE} e ON e.id = c.id "  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
+            f"WHERE {' AND '.join(conditions)} LIMIT {take}"
+        )
+        return sql, [*ordered_params, *params]
+    if how == "index":
+        if ids is not None:
+            conditions.insert(0, f"e.id IN (SELECT id FROM {ids})")  # noqa: S608  # nosec B608 # CTE name from code
+        else:
+            candidates = engine.candidates(query, kind, "e")
+            conditions.insert(0, candidates[0])
+            params = [*candidates[1], *params]
+    hint = engine.walk_hint if how == "walk" else ""
+    select = f"SELECT {columns} FROM {ENTRY_TABLE} e {hint} WHERE {' AND '.join(conditions)}"  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
+    if how == "index":
         select = engine.sorted_candidates(select)
     return f"{select} ORDER BY title_key, id LIMIT {take}", params
 
@@ -352,53 +370,79 @@ def _tier_select(
 def search_sql(
     engine: SearchBackend, query: SearchQuery, scope: str, scope_params: list, limit: int
 ) -> tuple[str, list]:
-    """The statement `search` runs: rank 0, 1 and 2 as tiers, each in (title_key, id)
-    order and each reading rows only while the earlier ones left the page short.
+    """The statement `search` runs: the ranked answer in four parts, each in (title_key,
+    id) order and each reading at most its `limit` first rows (decision 0032):
 
-    A tier either sorts the entries its index yields (few candidates) or walks the
-    title index in order until it has its rows (many); a count of the candidates,
-    bounded by DENSE, picks one. The tiers partition the matches by rank, so their
-    union in tier order is the ranked answer. Whether a tier runs is decided in its
-    LIMIT, which the database evaluates once, before reading anything.
+    - "title": the title key starts with the query (rank 0): a range of the title index;
+    - "sort": the sort key does, the title key does not (rank 0): from the sort-key
+      index, or a walk of the title index when that has too many entries;
+    - "word": else a word starts with the lead term (rank 1): from the matches listed
+      for "any" when they are few, else from the engine's index of word starts;
+    - "any": every other match (rank 2): the matches (listed, up to a bound), sorted,
+      or a walk of the title index when they are more than the bound.
+
+    The parts partition the matches, so their union ordered by rank and title is the
+    ranked answer. Whether a part runs at all (the earlier ranks left the page short)
+    and which way are decided in its LIMIT, which the database evaluates once, before
+    reading anything.
     """
     ctes: list[str] = []
     params: list = []
-    tiers: list[str] = []
+    done: list[str] = []
 
     def add(name: str, sql: str, sql_params: list) -> None:
         ctes.append(f"{name} AS MATERIALIZED ({sql})")
         params.extend(sql_params)
 
-    for tier in (0, 1, 2):
-        candidates = engine.candidates(query, tier)
-        if candidates is None:
-            continue
-        # rows still wanted after the earlier tiers
-        left = " - ".join(["%s", *(f"(SELECT count(*) FROM {name})" for name in tiers)])  # noqa: S608  # nosec B608 # CTE names from code
-        if tier == 1:  # word starts come from their own index, never walked
-            sql, tier_params = _tier_select(
-                engine,
-                query,
-                1,
-                walk=False,
-                scope=scope,
-                take=f"CASE WHEN {left} > 0 THEN {left} ELSE 0 END",
-            )
-            add("t1", sql, [*tier_params, *scope_params, limit, limit])
-            tiers.append("t1")
-            continue
-        count = f"SELECT count(*) AS n FROM (SELECT 1 FROM {ENTRY_TABLE} e WHERE {candidates[0]} LIMIT %s) x"  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
-        add(f"d{tier}", count, [*candidates[1], DENSE])
-        branches, branch_params = [], []
-        for walk in (False, True):
-            dense = f"(SELECT n FROM d{tier}) {'>=' if walk else '<'} %s"  # noqa: S608  # nosec B608 # CTE names from code
-            take = f"CASE WHEN {left} > 0 AND {dense} THEN {left} ELSE 0 END"
-            sql, tier_params = _tier_select(engine, query, tier, walk=walk, scope=scope, take=take)
-            branches.append(f"SELECT * FROM ({sql}) {'w' if walk else 'c'}{tier}")  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
-            branch_params += [*tier_params, *scope_params, limit, DENSE, limit]
-        add(f"t{tier}", " UNION ALL ".join(branches), branch_params)
-        tiers.append(f"t{tier}")
-    union = " UNION ALL ".join(f"SELECT * FROM {name}" for name in tiers)  # noqa: S608  # nosec B608 # identifiers from code
+    def bound(kind: str) -> int:
+        return DENSE_SORTED if engine.sorted_part(query, kind, "m_any") is not None else DENSE
+
+    def part(kind: str, rank: int, branches: list[tuple[str, str | None, str, list]]) -> None:
+        """Add the part's CTE: one SELECT per (how, ids, condition, params) branch, each
+        reading rows only when its condition holds (the branches exclude each other)."""
+        earlier = done if rank > 0 else []  # the two rank-0 parts interleave
+        left = " - ".join(["%s", *(f"(SELECT count(*) FROM {name})" for name in earlier)])  # noqa: S608  # nosec B608 # CTE names from code
+        selects, select_params = [], []
+        for n, (how, ids, condition, condition_params) in enumerate(branches):
+            when = f"{left} > 0 AND {condition}" if condition else f"{left} > 0"
+            sql, sql_params = _part_select(
+                engine, query, kind, rank, how, scope=scope, ids=ids,
+                take=f"CASE WHEN {when} THEN {left} ELSE 0 END",
+            )  # fmt: skip
+            selects.append(f"SELECT * FROM ({sql}) {kind}{n}")  # noqa: S608  # nosec B608 # SQL from code
+            select_params += [*sql_params, *scope_params, limit, *condition_params, limit]
+        add(f"p_{kind}", " UNION ALL ".join(selects), select_params)
+        done.append(f"p_{kind}")
+
+    part("title", 0, [("range", None, "", [])])
+    if engine.candidates(query, "sort", "e") is not None:
+        counted, counted_params = engine.counted(query, "sort")
+        count = f"SELECT count(*) AS n FROM ({counted} LIMIT %s) x"  # noqa: S608  # nosec B608 # SQL from code
+        add("n_sort", count, [*counted_params, bound("sort")])
+        few = "sorted" if engine.sorted_part(query, "sort", None) is not None else "index"
+        part("sort", 0, [
+            (few, None, "(SELECT n FROM n_sort) < %s", [bound("sort")]),
+            ("walk", None, "(SELECT n FROM n_sort) >= %s", [bound("sort")]),
+        ])  # fmt: skip
+    if engine.candidates(query, "any", "e") is None:
+        return _union(ctes, params, done, limit)
+    # the matches, listed up to the bound: fewer means all of them
+    counted, counted_params = engine.counted(query, "any")
+    add("m_any", f"{counted} LIMIT %s", [*counted_params, bound("any")])
+    few, many = "(SELECT count(*) FROM m_any) < %s", "(SELECT count(*) FROM m_any) >= %s"
+    # word starts: among a handful of matches (two terms, a phone number) rather than
+    # from the word-start index, whose common trigrams (" mi") cost more than that
+    # (and the list is all of them only below its bound)
+    handful = [min(WORD_FROM_LIST, bound("any"))]
+    part("word", 1, [("index", "m_any", few, handful), ("index", None, many, handful)])
+    listed = [bound("any")]
+    sort_any = "sorted" if engine.sorted_part(query, "any", "m_any") is not None else "index"
+    part("any", 2, [(sort_any, "m_any", few, listed), ("walk", None, many, listed)])
+    return _union(ctes, params, done, limit)
+
+
+def _union(ctes: list[str], params: list, parts: list[str], limit: int) -> tuple[str, list]:
+    union = " UNION ALL ".join(f"SELECT * FROM {name}" for name in parts)  # noqa: S608  # nosec B608 # identifiers from code
     sql = (
         f"WITH {', '.join(ctes)} SELECT u.entity, u.object_id, u.title, u.subtitle "  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
         f"FROM ({union}) u ORDER BY u.tier, u.title_key, u.id LIMIT %s"

@@ -169,17 +169,40 @@ class SearchBackend(abc.ABC):
         )
         return sql, [prefix, prefix, word]
 
-    # --- tiers (rank 0, 1, 2 answered one after the other; decision 0032) ----------
+    # --- tiers (decision 0032) -----------------------------------------------------
+    # The ranked answer in four parts, each in (title_key, id) order: "title" (the title
+    # key starts with the query), "sort" (the sort key does, the title key does not):
+    # rank 0; "word" (a word starts with the lead term): rank 1; "any": rank 2.
     walk_hint = ""  # FROM-clause suffix that makes a walk follow the title_key index
+
+    def title_prefix(self, query: SearchQuery, alias: str = "e") -> tuple[str, list]:
+        return f"{alias}.title_key LIKE %s", [query.folded + "%"]
+
+    def sort_prefix(self, query: SearchQuery, alias: str = "e") -> tuple[str, list]:
+        return f"{alias}.sort_key LIKE %s", [query.folded + "%"]
 
     def starts(self, query: SearchQuery, alias: str = "e") -> tuple[str, list]:
         """Rank 0 as a row condition: the title or sort key starts with the query."""
-        prefix = query.folded + "%"
-        return f"({alias}.title_key LIKE %s OR {alias}.sort_key LIKE %s)", [prefix, prefix]
+        title, title_params = self.title_prefix(query, alias)
+        sort, sort_params = self.sort_prefix(query, alias)
+        return f"({title} OR {sort})", [*title_params, *sort_params]
 
     def word(self, query: SearchQuery, alias: str = "e") -> tuple[str, list]:
         """Rank 1 (without rank 0) as a row condition: a word starts with the lead term."""
         return f"(' ' || {alias}.body) LIKE %s", ["% " + query.lead + "%"]
+
+    def part(self, query: SearchQuery, kind: str, alias: str = "e") -> tuple[str, list]:
+        """Which matching entries belong to the part `kind`, as a row condition."""
+        title, title_params = self.title_prefix(query, alias)
+        if kind == "title":
+            return title, title_params
+        sort, sort_params = self.sort_prefix(query, alias)
+        if kind == "sort":
+            return f"{sort} AND NOT ({title})", [*sort_params, *title_params]
+        starts, starts_params = self.starts(query, alias)
+        word, word_params = self.word(query, alias)
+        negate = "" if kind == "word" else "NOT "
+        return f"NOT {starts} AND {negate}({word})", [*starts_params, *word_params]
 
     @abc.abstractmethod
     def row_match(self, query: SearchQuery, alias: str = "e") -> tuple[str, list]:
@@ -188,11 +211,25 @@ class SearchBackend(abc.ABC):
 
     @abc.abstractmethod
     def candidates(
-        self, query: SearchQuery, tier: int, alias: str = "e"
+        self, query: SearchQuery, kind: str, alias: str = "e"
     ) -> tuple[str, list] | None:
         """A condition on the entry `alias` that an index can drive, true for every
-        matching entry of `tier` (0: the keys start with the query, 1: a word starts
-        with the lead term, 2: any match), or None when the tier cannot have entries."""
+        matching entry of the part `kind` ("sort", "word", "any"), or None when the
+        part cannot have entries."""
+
+    def counted(self, query: SearchQuery, kind: str) -> tuple[str, list]:
+        """A SELECT of the candidates of `kind` (one column, `id`), read from the index
+        and cheap to stop after n rows."""
+        condition, params = self.candidates(query, kind, "e")
+        return self.sorted_candidates(f"SELECT e.id FROM {ENTRY_TABLE} e WHERE {condition}"), params  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
+
+    def sorted_part(
+        self, query: SearchQuery, kind: str, ids: str | None = None
+    ) -> tuple[str, list] | None:
+        """The candidates of part `kind` (or those listed in the CTE `ids`) as (id,
+        title_key) rows in (title_key, id) order, as a subquery whose order the query
+        around it keeps - where the engine can promise that; else None."""
+        return None
 
     def sorted_candidates(self, select: str) -> str:
         """`select` (candidates with their conditions, no ORDER BY) made into a subquery

@@ -113,12 +113,12 @@ class PostgresBackend(SearchBackend):
         return " AND ".join(parts + extra), [*query.terms, *extra_params]
 
     def candidates(
-        self, query: SearchQuery, tier: int, alias: str = "e"
+        self, query: SearchQuery, kind: str, alias: str = "e"
     ) -> tuple[str, list] | None:
-        if tier == 0:
-            return self.prefix_condition(query, alias)
+        if kind == "sort":
+            return self.sort_prefix(query, alias)
         _source, match, params = self.source(query, alias)
-        if tier == 1:
+        if kind == "word":
             # a word starts with the lead term; the trigram index reads "% lead" as such
             match = f"({alias}.body LIKE %s OR {alias}.body LIKE %s) AND {match}"
             params = ["% " + query.lead + "%", query.lead + "%", *params]

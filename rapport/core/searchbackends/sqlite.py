@@ -28,7 +28,10 @@ SCHEMA = [
     f"CREATE UNIQUE INDEX IF NOT EXISTS core_search_entry_object "
     f"ON {ENTRY_TABLE} (entity, object_id)",
     f"CREATE INDEX IF NOT EXISTS core_search_entry_title_key ON {ENTRY_TABLE} (title_key)",
-    f"CREATE INDEX IF NOT EXISTS core_search_entry_sort_key ON {ENTRY_TABLE} (sort_key)",
+    # the title key too, so the entries whose sort key starts with the query come out
+    # sorted by title from the index alone (search's "sort" part; decision 0032)
+    f"CREATE INDEX IF NOT EXISTS core_search_entry_sort_title "
+    f"ON {ENTRY_TABLE} (sort_key, title_key)",
     f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(body, tokenize='trigram')",
 ]
 DROP = [f"DROP TABLE IF EXISTS {FTS_TABLE}", f"DROP TABLE IF EXISTS {ENTRY_TABLE}"]
@@ -158,13 +161,13 @@ class SqliteBackend(SearchBackend):
     # same of folded keys and bodies and keep the prepared statement cached.
     walk_hint = "INDEXED BY core_search_entry_title_key"
 
-    def starts(self, query: SearchQuery, alias: str = "e") -> tuple[str, list]:
+    def title_prefix(self, query: SearchQuery, alias: str = "e") -> tuple[str, list]:
         low, high = query.folded, prefix_end(query.folded)
-        return (
-            f"(({alias}.title_key >= %s AND {alias}.title_key < %s) "
-            f"OR ({alias}.sort_key >= %s AND {alias}.sort_key < %s))",
-            [low, high, low, high],
-        )
+        return f"({alias}.title_key >= %s AND {alias}.title_key < %s)", [low, high]
+
+    def sort_prefix(self, query: SearchQuery, alias: str = "e") -> tuple[str, list]:
+        low, high = query.folded, prefix_end(query.folded)
+        return f"({alias}.sort_key >= %s AND {alias}.sort_key < %s)", [low, high]
 
     def word(self, query: SearchQuery, alias: str = "e") -> tuple[str, list]:
         return f"instr(' ' || {alias}.body, %s) > 0", [" " + query.lead]
@@ -187,21 +190,49 @@ class SqliteBackend(SearchBackend):
         return " AND ".join(parts + extra), [*query.terms, *extra_params]
 
     def candidates(
-        self, query: SearchQuery, tier: int, alias: str = "e"
+        self, query: SearchQuery, kind: str, alias: str = "e"
     ) -> tuple[str, list] | None:
-        if tier == 0:
-            low, high = query.folded, prefix_end(query.folded)
+        ids = self._ids(query, kind)
+        if ids is None:
+            return None
+        return f"{alias}.id IN ({ids[0]})", ids[1]
+
+    def counted(self, query: SearchQuery, kind: str) -> tuple[str, list]:
+        ids = self._ids(query, kind)
+        if ids is None:
+            raise ValueError(kind)
+        return ids
+
+    def sorted_part(
+        self, query: SearchQuery, kind: str, ids: str | None = None
+    ) -> tuple[str, list] | None:
+        # LIMIT -1 (none): a subquery with a LIMIT is neither flattened into the query
+        # around it nor stripped of its ORDER BY, so its rows arrive in that order
+        if kind == "any" and ids is not None:
             sql = (
-                f"{alias}.id IN (SELECT id FROM {ENTRY_TABLE} WHERE title_key >= %s "  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
-                f"AND title_key < %s UNION SELECT id FROM {ENTRY_TABLE} "
-                "WHERE sort_key >= %s AND sort_key < %s)"
+                f"SELECT k.id, k.title_key FROM {ENTRY_TABLE} k "  # noqa: S608  # nosec B608 # identifiers from code
+                f"WHERE k.id IN (SELECT id FROM {ids}) ORDER BY k.title_key, k.id LIMIT -1"
             )
-            return sql, [low, high, low, high]
+            return sql, []
+        if kind != "sort":
+            return None
+        sort, sort_params = self.sort_prefix(query, "s")
+        title, title_params = self.title_prefix(query, "s")
+        sql = (
+            f"SELECT s.id, s.title_key FROM {ENTRY_TABLE} s INDEXED BY core_search_entry_sort_title "  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
+            f"WHERE {sort} AND NOT {title} ORDER BY s.title_key, s.id LIMIT -1"
+        )
+        return sql, [*sort_params, *title_params]
+
+    def _ids(self, query: SearchQuery, kind: str) -> tuple[str, list] | None:
+        if kind == "sort":
+            sort, params = self.sort_prefix(query, "s")
+            return f"SELECT s.id FROM {ENTRY_TABLE} s WHERE {sort}", params  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
         if not query.terms:
             return None  # only short terms: every match has rank 0
         phrases = [fts_phrase(term) for term in query.terms]
-        if tier == 1:
+        if kind == "word":
             # a word starts with the lead term: after a space, or at the very start
             phrases[0] = f"({fts_phrase(' ' + query.lead)} OR ^{phrases[0]})"
-        sql = f"{alias}.id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s)"  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
+        sql = f"SELECT rowid AS id FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s"  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
         return sql, [" AND ".join(phrases)]

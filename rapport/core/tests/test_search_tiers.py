@@ -98,8 +98,9 @@ def dataset(alice, carol, admin, django_capture_on_commit_callbacks):
 def test_tiers_answer_what_the_ranked_statement_answers(
     dataset, alice, carol, admin, monkeypatch, dense
 ):
-    """dense=1 walks every tier that can walk, 1_000_000 sorts every candidate set."""
+    """dense=1 walks every part that can walk, 1_000_000 sorts every candidate set."""
     monkeypatch.setattr(search, "DENSE", dense)
+    monkeypatch.setattr(search, "DENSE_SORTED", dense)
     compared = nonempty = 0
     for user, text, limit in itertools.product([alice, carol, admin], QUERIES, [1, 3, 7, 40]):
         expected = reference(user, text, limit=limit)
@@ -128,6 +129,7 @@ def test_scope_trash_and_entities_hold_in_every_tier(dataset, alice, carol):
 def test_one_statement_whatever_the_tiers_do(dataset, alice, monkeypatch):
     for dense in (1, 1_000_000):
         monkeypatch.setattr(search, "DENSE", dense)
+        monkeypatch.setattr(search, "DENSE_SORTED", dense)
         for text in ("anna", "ova", "qzxw", "a"):
             with CaptureQueriesContext(connection) as captured:
                 search.search(alice, text, limit=5)
