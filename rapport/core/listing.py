@@ -120,6 +120,5 @@ def saved_views(entity: type[Entity], user) -> list[SavedView]:
     return list(
         SavedView.objects.filter(entity=entity.key)
         .filter(Q(user=user) | Q(shared=True))
-        .select_related("user")
         .order_by("name", "id")
     )
