@@ -22,7 +22,7 @@ from bench.dataset import END, SPAN_DAYS
 from rapport.contacts.models import Company, Person
 from rapport.core import keyset
 from rapport.core.models import AuditEvent
-from rapport.core.search import DENSE
+from rapport.core.search import DENSE, DENSE_SORTED, WORD_FROM_LIST
 from rapport.core.searchbackends.base import ENTRY_TABLE, SearchQuery
 
 PERSON = Person._meta.db_table
@@ -301,115 +301,146 @@ def search_app(ctx: Ctx, case: Case) -> tuple[float, list[tuple[str, int]]]:
 
 
 def search_floor(ctx: Ctx, case: Case, limit: int = 12) -> tuple[float, list[tuple[str, int]]]:
-    """The same answer by hand: the three rank tiers one after the other, each only while
-    the page is short, each sorted from its index or (over DENSE candidates) walked in
-    title order - what `search_sql` does in one statement, here in up to five."""
+    """The same answer by hand, in the parts `search_sql` uses (title prefix, sort-key
+    prefix, word start, any match), as separate statements on the raw driver: each part
+    runs only while the page is short, and the decisions (sort the candidates or walk
+    the title index; word starts from the listed matches or their own index) are taken
+    here in Python from the candidates' counts."""
     query = SearchQuery.parse(case.params["q"])
     sqlite = ctx.raw.vendor == "sqlite"
     teams = ", ".join(["%s"] * len(ctx.team_ids))
+    probe = "" if sqlite else " OFFSET 0"  # PostgreSQL: a probe per row, never a hash
     scope = (
         f"((e.entity = 'person' AND EXISTS (SELECT 1 FROM {PERSON} p WHERE p.id = e.object_id "  # noqa: S608  # nosec B608 # identifiers from code
-        f"AND p.deleted_at IS NULL AND p.team_id IN ({teams}) OFFSET 0)) OR "
+        f"AND p.deleted_at IS NULL AND p.team_id IN ({teams}){probe})) OR "
         f"(e.entity = 'company' AND EXISTS (SELECT 1 FROM {COMPANY} c WHERE c.id = e.object_id "
-        f"AND c.deleted_at IS NULL AND c.team_id IN ({teams}) OFFSET 0)))"
+        f"AND c.deleted_at IS NULL AND c.team_id IN ({teams}){probe})))"
     )
-    if sqlite:  # OFFSET needs a LIMIT there; the probe is per row anyway
-        scope = scope.replace(" OFFSET 0", "")
     scope_args = list(ctx.team_ids) * 2
     folded, lead, terms, short = query.folded, query.lead, query.terms, query.short
-    fts_terms = ['"' + t.replace('"', '""') + '"' for t in terms]
     if sqlite:  # ranges and instr(): a LIKE pattern makes SQLite re-prepare
         above = chr(ord(folded[-1]) + 1)
         high = folded[:-1] + ("[" if "A" <= above <= "Z" else above)
-        starts = (
-            "((e.title_key >= %s AND e.title_key < %s) OR (e.sort_key >= %s AND e.sort_key < %s))"
-        )
-        starts_args = [folded, high, folded, high]
-        word, word_args = "instr(' ' || e.body, %s) > 0", [" " + lead]
-        shorts = ["instr(' ' || e.body, %s) > 0"] * len(short)
-        short_args = [" " + t for t in short]
-        if terms:
-            match = " AND ".join(["instr(e.body, %s) > 0"] * len(terms) + shorts)
-            match_args = [*terms, *short_args]
-        else:
-            match, match_args = starts, starts_args
-        fts = "e.id IN (SELECT rowid FROM core_search_fts WHERE core_search_fts MATCH %s)"
-        sources = {
-            0: (
-                f"e.id IN (SELECT id FROM {ENTRY_TABLE} WHERE title_key >= %s AND title_key < %s "  # noqa: S608  # nosec B608 # identifiers from code
-                f"UNION SELECT id FROM {ENTRY_TABLE} WHERE sort_key >= %s AND sort_key < %s)",
-                [folded, high, folded, high],
-            )
-        }
-        if terms:
-            first = f'("{" " + lead}" OR ^{fts_terms[0]})'
-            sources[1] = (fts, [" AND ".join([first, *fts_terms[1:]])])
-            sources[2] = (fts, [" AND ".join(fts_terms)])
+        title = ("(e.title_key >= %s AND e.title_key < %s)", [folded, high])
+        sort = ("(e.sort_key >= %s AND e.sort_key < %s)", [folded, high])
+        word = ("instr(' ' || e.body, %s) > 0", [" " + lead])
+        shorts = ["instr(' ' || e.body, %s) > 0"] * len(short), [" " + t for t in short]
+        substrings = ["instr(e.body, %s) > 0"] * len(terms), list(terms)
     else:
-        starts, starts_args = "(e.title_key LIKE %s OR e.sort_key LIKE %s)", [folded + "%"] * 2
-        word, word_args = "(' ' || e.body) LIKE %s", ["% " + lead + "%"]
-        shorts = ["(' ' || e.body) LIKE %s"] * len(short)
-        short_args = ["% " + t + "%" for t in short]
-        if terms:
-            match = " AND ".join(["strpos(e.body, %s) > 0"] * len(terms) + shorts)
-            match_args = [*terms, *short_args]
-            indexed = " AND ".join(["e.body LIKE %s"] * len(terms) + shorts)
-            indexed_args = [f"%{t}%" for t in terms] + short_args
+        title = ("e.title_key LIKE %s", [folded + "%"])
+        sort = ("e.sort_key LIKE %s", [folded + "%"])
+        word = ("(' ' || e.body) LIKE %s", ["% " + lead + "%"])
+        shorts = ["(' ' || e.body) LIKE %s"] * len(short), ["% " + t + "%" for t in short]
+        substrings = ["strpos(e.body, %s) > 0"] * len(terms), list(terms)
+    if terms:
+        match = (" AND ".join(substrings[0] + shorts[0]), substrings[1] + shorts[1])
+    elif sqlite:
+        match = (f"({title[0]} OR {sort[0]})", title[1] + sort[1])
+    else:
+        ts = "to_tsvector('simple'::regconfig, e.body) @@ to_tsquery('simple'::regconfig, %s)"
+        match = (ts, [" & ".join(f"{t}:*" for t in short)])
+    starts = (f"({title[0]} OR {sort[0]})", title[1] + sort[1])
+    seconds = 0.0
+
+    def fetch(sql: str, args: list) -> list[tuple]:
+        nonlocal seconds
+        took, rows = ctx.raw.timed(sql, args)
+        seconds += took
+        return rows
+
+    def rows(where: list[tuple[str, list]], *, order: bool = True, head: str = "", hint="") -> str:
+        conditions = " AND ".join(w for w, _a in where)
+        sql = (
+            f"SELECT e.entity, e.object_id, e.title_key, e.id FROM {head or ENTRY_TABLE + ' e'} "  # noqa: S608  # nosec B608 # identifiers from code
+            f"{hint} WHERE {conditions}"
+        )
+        return f"{sql} ORDER BY e.title_key, e.id LIMIT %s" if order else f"{sql} LIMIT %s"
+
+    def args(where: list[tuple[str, list]]) -> list:
+        return [a for _w, wargs in where for a in wargs]
+
+    walk = "INDEXED BY core_search_entry_title_key" if sqlite else ""
+    tail = [match, (scope, scope_args)]
+    # rank 0: the title-key range in order, and the sort-key range (without it) sorted
+    found = fetch(rows([title, *tail]), [*args([title, *tail]), limit])
+    not_title = (f"NOT {title[0]}", title[1])
+    ((n_sort,),) = fetch(
+        f"SELECT count(*) FROM (SELECT 1 FROM {ENTRY_TABLE} e WHERE {sort[0]} LIMIT %s) x",  # noqa: S608  # nosec B608 # identifiers from code
+        [*sort[1], DENSE_SORTED if sqlite else DENSE],
+    )
+    where = [sort, not_title, *tail]
+    if n_sort >= (DENSE_SORTED if sqlite else DENSE):
+        found += fetch(rows(where, hint=walk), [*args(where), limit])
+    elif sqlite:  # sorted from the (sort_key, title_key) index, entries read in order
+        head = (
+            f"(SELECT s.id FROM {ENTRY_TABLE} s INDEXED BY core_search_entry_sort_title "  # noqa: S608  # nosec B608 # identifiers from code
+            f"WHERE s.sort_key >= %s AND s.sort_key < %s AND NOT (s.title_key >= %s "
+            f"AND s.title_key < %s) ORDER BY s.title_key, s.id LIMIT -1) c "
+            f"CROSS JOIN {ENTRY_TABLE} e ON e.id = c.id"
+        )
+        found += fetch(
+            rows([match, (scope, scope_args)], order=False, head=head),
+            [folded, high, folded, high, *args(tail), limit],
+        )
+    else:
+        found += fetch(rows(where), [*args(where), limit])
+    found = sorted(found, key=lambda row: (row[2], row[3]))[:limit]
+    if len(found) < limit and (terms or not sqlite):
+        # the matches, listed (up to the bound) from the trigram index
+        bound = DENSE_SORTED if sqlite else DENSE
+        if sqlite:
+            listed_sql = "SELECT rowid FROM core_search_fts WHERE core_search_fts MATCH %s LIMIT %s"
+            phrase = ['"' + t.replace('"', '""') + '"' for t in terms]
+            listed = [r[0] for r in fetch(listed_sql, [" AND ".join(phrase), bound])]
         else:
-            match = (
-                "to_tsvector('simple'::regconfig, e.body) @@ to_tsquery('simple'::regconfig, %s)"
+            indexed = (
+                " AND ".join(["e.body LIKE %s"] * len(terms) + shorts[0]) if terms else match[0]
             )
-            match_args = [" & ".join(f"{t}:*" for t in short)]
-            indexed, indexed_args = match, match_args
-        sources = {
-            0: (starts, starts_args),
-            1: (
+            indexed_args = [f"%{t}%" for t in terms] + shorts[1] if terms else match[1]
+            listed = [r[0] for r in fetch(
+                f"SELECT id FROM (SELECT e.id FROM {ENTRY_TABLE} e WHERE {indexed} OFFSET 0) x LIMIT %s",  # noqa: S608  # nosec B608 # identifiers from code
+                [*indexed_args, bound],
+            )]  # fmt: skip
+        marks = ", ".join(["%s"] * len(listed)) or "NULL"
+        among = (f"e.id IN ({marks})", listed)
+        # rank 1: a word starts with the lead term
+        where = [(f"NOT {starts[0]}", starts[1]), word, *tail]
+        if len(listed) < min(WORD_FROM_LIST, bound):
+            found += fetch(rows([among, *where]), [*args([among, *where]), limit - len(found)])
+        elif sqlite:
+            expression = " AND ".join([f'(" {lead}" OR ^"{lead}")', *phrase[1:]])
+            fts = (
+                "e.id IN (SELECT rowid FROM core_search_fts WHERE core_search_fts MATCH %s)",
+                [expression],
+            )
+            found += fetch(rows([fts, *where]), [*args([fts, *where]), limit - len(found)])
+        else:
+            words = (
                 f"(e.body LIKE %s OR e.body LIKE %s) AND {indexed}",
                 ["% " + lead + "%", lead + "%", *indexed_args],
-            ),
-            2: (indexed, indexed_args),
-        }
-    ranks = {
-        0: (starts, starts_args),
-        1: (f"NOT {starts} AND {word}", [*starts_args, *word_args]),
-        2: (f"NOT {starts} AND NOT ({word})", [*starts_args, *word_args]),
-    }
-    rows: list[tuple[str, int]] = []
-    seconds = 0.0
-    for tier in (0, 1, 2):
-        left = limit - len(rows)
-        if left <= 0:
-            break
-        if tier not in sources:
-            continue
-        source, source_args = sources[tier]
-        walk = False
-        if tier != 1:
-            count = (
-                f"SELECT count(*) FROM (SELECT 1 FROM {ENTRY_TABLE} e WHERE {source} LIMIT %s) x"  # noqa: S608  # nosec B608 # identifiers from code
             )
-            took, ((n,),) = ctx.raw.timed(count, [*source_args, DENSE])
-            seconds += took
-            walk = n >= DENSE
-        rank, rank_args = ranks[tier]
-        where = [rank, match, scope]
-        args = [*rank_args, *match_args, *scope_args]
-        if not walk:
-            where.insert(0, source)
-            args = [*source_args, *args]
-        hint = "INDEXED BY core_search_entry_title_key" if walk and sqlite else ""
-        select = (
-            f"SELECT e.entity, e.object_id, e.title_key, e.id FROM {ENTRY_TABLE} e {hint} "  # noqa: S608  # nosec B608 # identifiers from code
-            f"WHERE {' AND '.join(where)}"
-        )
-        if not walk and not sqlite:
-            select = f"SELECT * FROM ({select} OFFSET 0) x"  # noqa: S608  # nosec B608 # SQL from code
-        took, found = ctx.raw.timed(f"{select} ORDER BY title_key, id LIMIT %s", [*args, left])
-        seconds += took
-        rows += [(entity, pk) for entity, pk, _key, _id in found]
+            inner = rows([words, *where]).split(" ORDER BY")[0]
+            found += fetch(
+                f"SELECT * FROM ({inner} OFFSET 0) x ORDER BY title_key, id LIMIT %s",
+                [*args([words, *where]), limit - len(found)],
+            )  # noqa: S608  # nosec B608 # SQL from code
+        # rank 2: every other match
+        left = limit - len(found)
+        if left > 0:
+            where = [(f"NOT {starts[0]}", starts[1]), (f"NOT ({word[0]})", word[1]), *tail]
+            if len(listed) >= bound:
+                found += fetch(rows(where, hint=walk), [*args(where), left])
+            elif sqlite:
+                head = (
+                    f"(SELECT k.id FROM {ENTRY_TABLE} k WHERE k.id IN ({marks}) "  # noqa: S608  # nosec B608 # identifiers from code
+                    f"ORDER BY k.title_key, k.id LIMIT -1) c CROSS JOIN {ENTRY_TABLE} e ON e.id = c.id"
+                )
+                found += fetch(rows(where, order=False, head=head), [*listed, *args(where), left])
+            else:
+                found += fetch(rows([among, *where]), [*args([among, *where]), left])
     names = {"person": "people", "company": "companies"}
     groups: dict[str, list[int]] = {}
-    for entity, pk in rows:
+    for entity, pk, _key, _id in found:
         groups.setdefault(entity, []).append(pk)
     return seconds, [(names[e], pk) for e, pks in groups.items() for pk in pks]
 
