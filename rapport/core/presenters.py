@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Manager
-from django.utils import formats, timezone
+from django.utils import dateformat, formats, timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import capfirst
@@ -128,13 +128,15 @@ def timeline(events: list, model, record=None) -> list[dict[str, Any]]:
     from rapport.core.models import AuditEvent
 
     action_labels = dict(AuditEvent.Action.choices)
+    moment_format = formats.get_format("SHORT_DATETIME_FORMAT")  # looked up once a page
+    zone = timezone.get_current_timezone()
     actions: dict[str, str] = {}  # each action and field label translated once per page
     labels: dict[str, str] = {}
     rows = []
     for event in events:
         if event.action not in actions:
             actions[event.action] = str(action_labels.get(event.action, event.action))
-        at = timezone.localtime(event.at)
+        at = event.at.astimezone(zone)
         changes = []
         for key, pair in sorted(event.visible.items()):
             old, new = (pair + [None, None])[:2] if isinstance(pair, list) else (None, pair)
@@ -153,7 +155,7 @@ def timeline(events: list, model, record=None) -> list[dict[str, Any]]:
                 "changes": changes,
                 "action_label": actions[event.action],
                 "at_iso": at.isoformat(),
-                "at_display": formats.date_format(at, "SHORT_DATETIME_FORMAT"),
+                "at_display": dateformat.format(at, moment_format),
             }
         )
     return rows
