@@ -22,7 +22,7 @@ from bench.dataset import END, SPAN_DAYS
 from rapport.contacts.models import Company, Person
 from rapport.core import keyset
 from rapport.core.models import AuditEvent
-from rapport.core.search import DENSE, DENSE_SORTED, WORD_FROM_LIST
+from rapport.core.search import DENSE, DENSE_SORTED, LISTED, SORT_LISTED_BELOW, WORD_FROM_LIST
 from rapport.core.searchbackends.base import ENTRY_TABLE, SearchQuery
 
 PERSON = Person._meta.db_table
@@ -387,7 +387,7 @@ def search_floor(ctx: Ctx, case: Case, limit: int = 12) -> tuple[float, list[tup
     found = sorted(found, key=lambda row: (row[2], row[3]))[:limit]
     if len(found) < limit and (terms or not sqlite):
         # the matches, listed (up to the bound) from the trigram index
-        bound = DENSE_SORTED if sqlite else DENSE
+        bound = LISTED if sqlite else DENSE
         if sqlite:
             listed_sql = "SELECT rowid FROM core_search_fts WHERE core_search_fts MATCH %s LIMIT %s"
             phrase = ['"' + t.replace('"', '""') + '"' for t in terms]
@@ -430,6 +430,9 @@ def search_floor(ctx: Ctx, case: Case, limit: int = 12) -> tuple[float, list[tup
             where = [(f"NOT {starts[0]}", starts[1]), (f"NOT ({word[0]})", word[1]), *tail]
             if len(listed) >= bound:
                 found += fetch(rows(where, hint=walk), [*args(where), left])
+            elif sqlite and len(listed) >= SORT_LISTED_BELOW:  # walk, ids checked first
+                member = [among, *where]
+                found += fetch(rows(member, hint=walk), [*args(member), left])
             elif sqlite:
                 head = (
                     f"(SELECT k.id FROM {ENTRY_TABLE} k WHERE k.id IN ({marks}) "  # noqa: S608  # nosec B608 # identifiers from code

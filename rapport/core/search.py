@@ -316,6 +316,12 @@ DENSE = 4000
 # The same where the candidates are sorted before their entries are read (SQLite):
 # then only the entries of the page and those the scope hides are read.
 DENSE_SORTED = 6000
+# SQLite lists up to this many matches. Listed, fewer than SORT_LISTED_BELOW are sorted;
+# more are found by walking the title index and checking each entry's id against the
+# list before reading the entry (SQLite reads the row only once the index entry passes),
+# which costs about limit x entries / matches index entries and no row reads.
+LISTED = 20000
+SORT_LISTED_BELOW = 2500
 # Below this many matches, the word-start part picks from them instead of its index.
 WORD_FROM_LIST = 500
 
@@ -338,7 +344,8 @@ def _part_select(
     `how`: "range" (the part's own condition reads the title index in order), "index"
     (the candidates its index yields, or those listed in the CTE `ids`, sorted),
     "sorted" (the same, sorted before any entry is read; see `sorted_part`) or "walk"
-    (the title index in order, every entry checked)."""
+    (the title index in order, every entry checked - against the list `ids` first,
+    when given)."""
     match, match_params = engine.row_match(query, "e")
     part, part_params = engine.part(query, kind, "e")
     conditions, params = [match, part, scope], [*match_params, *part_params]
@@ -353,13 +360,13 @@ def _part_select(
             f"WHERE {' AND '.join(conditions)} LIMIT {take}"
         )
         return sql, [*ordered_params, *params]
-    if how == "index":
-        if ids is not None:
-            conditions.insert(0, f"e.id IN (SELECT id FROM {ids})")  # noqa: S608  # nosec B608 # CTE name from code
-        else:
-            candidates = engine.candidates(query, kind, "e")
-            conditions.insert(0, candidates[0])
-            params = [*candidates[1], *params]
+    if ids is not None and how in ("index", "walk"):
+        # first: a walk tests it on the index entry, before reading the entry's row
+        conditions.insert(0, f"e.id IN (SELECT id FROM {ids})")  # noqa: S608  # nosec B608 # CTE name from code
+    elif how == "index":
+        candidates = engine.candidates(query, kind, "e")
+        conditions.insert(0, candidates[0])
+        params = [*candidates[1], *params]
     hint = engine.walk_hint if how == "walk" else ""
     select = f"SELECT {columns} FROM {ENTRY_TABLE} e {hint} WHERE {' AND '.join(conditions)}"  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
     if how == "index":
@@ -395,7 +402,9 @@ def search_sql(
         params.extend(sql_params)
 
     def bound(kind: str) -> int:
-        return DENSE_SORTED if engine.sorted_part(query, kind, "m_any") is not None else DENSE
+        if engine.sorted_part(query, kind, "m_any") is None:
+            return DENSE
+        return LISTED if kind == "any" else DENSE_SORTED
 
     def part(kind: str, rank: int, branches: list[tuple[str, str | None, str, list]]) -> None:
         """Add the part's CTE: one SELECT per (how, ids, condition, params) branch, each
@@ -436,8 +445,15 @@ def search_sql(
     handful = [min(WORD_FROM_LIST, bound("any"))]
     part("word", 1, [("index", "m_any", few, handful), ("index", None, many, handful)])
     listed = [bound("any")]
-    sort_any = "sorted" if engine.sorted_part(query, "any", "m_any") is not None else "index"
-    part("any", 2, [(sort_any, "m_any", few, listed), ("walk", None, many, listed)])
+    if engine.sorted_part(query, "any", "m_any") is None:
+        part("any", 2, [("index", "m_any", few, listed), ("walk", None, many, listed)])
+    else:
+        between = "(SELECT count(*) FROM m_any) BETWEEN %s AND %s"
+        part("any", 2, [
+            ("sorted", "m_any", few, [SORT_LISTED_BELOW]),
+            ("walk", "m_any", between, [SORT_LISTED_BELOW, bound("any") - 1]),
+            ("walk", None, many, listed),
+        ])  # fmt: skip
     return _union(ctes, params, done, limit)
 
 

@@ -94,13 +94,18 @@ def dataset(alice, carol, admin, django_capture_on_commit_callbacks):
     return people, companies
 
 
-@pytest.mark.parametrize("dense", [1, 4, 1_000_000])
+@pytest.mark.parametrize(
+    ("dense", "sort_below"),
+    [(1, 1), (4, 4), (1_000_000, 1_000_000), (1_000_000, 1)],
+    ids=["walk", "mixed", "sort", "walk-the-list"],
+)
 def test_tiers_answer_what_the_ranked_statement_answers(
-    dataset, alice, carol, admin, monkeypatch, dense
+    dataset, alice, carol, admin, monkeypatch, dense, sort_below
 ):
-    """dense=1 walks every part that can walk, 1_000_000 sorts every candidate set."""
-    monkeypatch.setattr(search, "DENSE", dense)
-    monkeypatch.setattr(search, "DENSE_SORTED", dense)
+    """Every way a part can be read: walked, sorted, mixed, walked against the list."""
+    for name in ("DENSE", "DENSE_SORTED", "LISTED"):
+        monkeypatch.setattr(search, name, dense)
+    monkeypatch.setattr(search, "SORT_LISTED_BELOW", sort_below)
     compared = nonempty = 0
     for user, text, limit in itertools.product([alice, carol, admin], QUERIES, [1, 3, 7, 40]):
         expected = reference(user, text, limit=limit)
@@ -128,8 +133,8 @@ def test_scope_trash_and_entities_hold_in_every_tier(dataset, alice, carol):
 
 def test_one_statement_whatever_the_tiers_do(dataset, alice, monkeypatch):
     for dense in (1, 1_000_000):
-        monkeypatch.setattr(search, "DENSE", dense)
-        monkeypatch.setattr(search, "DENSE_SORTED", dense)
+        for name in ("DENSE", "DENSE_SORTED", "LISTED", "SORT_LISTED_BELOW"):
+            monkeypatch.setattr(search, name, dense)
         for text in ("anna", "ova", "qzxw", "a"):
             with CaptureQueriesContext(connection) as captured:
                 search.search(alice, text, limit=5)
