@@ -103,9 +103,13 @@ def write(result: dict[str, Any], results_dir: Path, *, only: bool) -> None:
     if only and path.exists():
         previous = json.loads(path.read_text())
         previous["ops"].update(result["ops"])
-        for key in ("when", "load", "memory", "growth"):
+        for key in ("when", "load"):
             if key in result:
                 previous[key] = result[key]
+        # growth and memory: what this run measured replaces, the rest is kept
+        previous.setdefault("growth", {}).update(result.get("growth") or {})
+        memory = previous.setdefault("memory", {})
+        memory.update({k: v for k, v in (result.get("memory") or {}).items() if v is not None})
         result = previous
         verdicts(result)
     path.write_text(json.dumps(result, indent=2, default=str) + "\n")

@@ -1,0 +1,62 @@
+"""A partial bench run (--only) updates what it measured and keeps the rest."""
+
+from __future__ import annotations
+
+import json
+
+from bench import report
+
+
+def _op(p50: float, p95: float, floor: float) -> dict:
+    return {
+        "runs": 30,
+        "p50_ms": p50,
+        "p95_ms": p95,
+        "floor_p95_ms": floor,
+        "ratio_p95": round(p95 / floor, 2),
+        "title": "an operation",
+        "target": "a target",
+    }
+
+
+def _growth(ratio: float) -> dict:
+    return {"S_p95_ms": 10.0, "p95_ms": 10.0 * ratio, "ratio": ratio, "met": ratio <= 1.5}
+
+
+def _result(ops: dict, growth: dict, rss) -> dict:
+    return {
+        "engine": "sqlite",
+        "label": "L",
+        "size": 1_000_000,
+        "when": "then",
+        "machine": "x86_64, 2 cores",
+        "python": "3.12",
+        "load": {"reused": True},
+        "ops": ops,
+        "memory": {"server_max_rss_mb": rss, "import_rss_growth_mb": None},
+        "growth": growth,
+    }
+
+
+def test_partial_run_keeps_the_growth_and_memory_it_did_not_measure(tmp_path):
+    full = _result(
+        {
+            "list": _op(30, 40, 2),
+            "search": _op(50, 90, 60),
+        },
+        {"list": _growth(1.1), "search": _growth(9.0)},
+        rss=108.0,
+    )
+    report.write(full, tmp_path, only=False)
+    partial = _result(
+        {"search": _op(5, 9, 6)},
+        {"search": _growth(1.2)},
+        rss=None,  # no load test in this run
+    )
+    report.write(partial, tmp_path, only=True)
+    merged = json.loads((tmp_path / "sqlite-L.json").read_text())
+    assert merged["ops"]["list"]["p95_ms"] == 40  # kept
+    assert merged["ops"]["search"]["p95_ms"] == 9  # replaced
+    assert merged["growth"] == {"list": _growth(1.1), "search": _growth(1.2)}
+    assert merged["memory"]["server_max_rss_mb"] == 108.0
+    assert merged["ops"]["search"]["met"] is True  # judged again on the merged result
