@@ -139,3 +139,39 @@ def test_one_statement_whatever_the_tiers_do(dataset, alice, monkeypatch):
             with CaptureQueriesContext(connection) as captured:
                 search.search(alice, text, limit=5)
             assert len(captured.captured_queries) == 1, text
+
+
+def test_no_part_scans_a_table_whole(dataset, alice):
+    """SQLite: every table read is by key or through an index (the walks follow the
+    title index under a LIMIT); PostgreSQL: scope probes stay per row (never a hash of
+    all the ids the user may view)."""
+    engine = backend_for(connection)
+    scopes, scope_params = [], []
+    for entity in registry:
+        part = search._scope_sql(entity, alice, "e", connection)
+        scopes.append(part[0])
+        scope_params.extend(part[1])
+    for text in ("an", "van", "ova", "jo smi", "067 123"):
+        sql, params = search.search_sql(
+            engine, SearchQuery.parse(text), f"({' OR '.join(scopes)})", scope_params, 12
+        )
+        if connection.vendor == "postgresql":
+            assert sql.count("OFFSET 0))") >= sql.count("EXISTS (") > 0
+            continue
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+            details = [row[3] for row in cursor.fetchall()]
+        tables = [
+            d
+            for d in details
+            if d.startswith("SCAN ") and " USING " not in d and "VIRTUAL TABLE INDEX" not in d
+        ]
+        # what remains are scans of the statement's own CTEs and subqueries, and FTS
+        assert all(
+            d.split()[1] in {"u", "c", "l", "x"}
+            or d.split()[1].startswith(("p_", "m_", "n_", "any", "sort", "word", "title"))
+            for d in tables
+        ), tables
+        walks = [d for d in details if d.startswith("SCAN e USING")]
+        assert walks and all("core_search_entry_title_key" in d for d in walks), walks
+        assert not [d for d in details if "contacts_" in d and d.startswith("SCAN")]
