@@ -458,7 +458,9 @@ def search_sql(
 
 
 def _union(ctes: list[str], params: list, parts: list[str], limit: int) -> tuple[str, list]:
-    union = " UNION ALL ".join(f"SELECT * FROM {name}" for name in parts)  # noqa: S608  # nosec B608 # identifiers from code
+    # the last part first: each part's LIMIT reads the earlier parts, so this reads them
+    # inside it; in rank order, SQLite 3.40 read ten times more rows
+    union = " UNION ALL ".join(f"SELECT * FROM {name}" for name in reversed(parts))  # noqa: S608  # nosec B608 # identifiers from code
     sql = (
         f"WITH {', '.join(ctes)} SELECT u.entity, u.object_id, u.title, u.subtitle "  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
         f"FROM ({union}) u ORDER BY u.tier, u.title_key, u.id LIMIT %s"
