@@ -479,8 +479,8 @@ def search(
     """Records matching `text` that `user` may view, best first, in one query.
 
     Best = the title or sort key starts with the query, then a word starts with it,
-    then any substring; ties by title (then by entry). Each of the three is a tier
-    that reads a bounded number of entries (`search_sql`).
+    then any substring; ties by title (then by entry). The statement reads the answer
+    in parts that each read a bounded number of entries (`search_sql`, decision 0032).
     """
     query = SearchQuery.parse(text)
     if query is None or limit <= 0:
