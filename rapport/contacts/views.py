@@ -11,13 +11,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.forms.utils import flatatt
 from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from rapport.contacts import services
 from rapport.contacts.models import Company, Consent, Employment, Person
@@ -84,13 +84,10 @@ def person_detail_extra(request, person: Person) -> dict:
         .filter(pk__in=[e.company_id for e in employments])
         .values_list("pk", flat=True)
     )
-    can_change = permissions.allows(request.user, "person", "change", person)
     return {
         "photo_url": reverse("people:photo", args=[person.pk]) if person.photo else None,
         "employments": [(e, e.company_id in visible) for e in employments],
         "consents": list(person.consents.all()),
-        "employment_form": EmploymentForm(user=request.user) if can_change else None,
-        "consent_form": ConsentForm() if can_change else None,
     }
 
 
@@ -116,6 +113,23 @@ def _person(request, pk: int) -> Person:
     return get_object_or_404(Person.objects.restrict(request.user, "view"), pk=pk)
 
 
+def _side_form(request, person: Person, form, *, action: str, heading: str, submit: str):
+    """An add form of the person page, asked for when its section is opened: the bare
+    form for the page's HTMX request, a page of its own without JavaScript. Only for
+    those who may change the person (the forms' posts check it again in the services)."""
+    if not permissions.allows(request.user, "person", "change", person):
+        raise Http404
+    context = {
+        "object": person,
+        "form": form,
+        "action": reverse(action, args=[person.pk]),
+        "heading": heading,
+        "submit": submit,
+    }
+    template = "contacts/_side_form.html" if request.htmx else "contacts/side_form_page.html"
+    return render(request, template, context)
+
+
 def _report(request, exc: ValidationError) -> None:
     for field, errors in exc.message_dict.items():
         messages.error(
@@ -124,9 +138,19 @@ def _report(request, exc: ValidationError) -> None:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def employment_add(request, pk: int):
     person = _person(request, pk)
+    if request.method == "GET":
+        form = EmploymentForm(user=request.user)
+        return _side_form(
+            request,
+            person,
+            form,
+            action="people:employment_add",
+            heading=_("Add employment"),
+            submit=_("Add"),
+        )
     form = EmploymentForm(request.POST, user=request.user)
     if not form.is_valid():
         for field, errors in form.errors.items():
@@ -170,9 +194,18 @@ def employment_remove(request, pk: int, employment_id: int):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def consent_record(request, pk: int):
     person = _person(request, pk)
+    if request.method == "GET":
+        return _side_form(
+            request,
+            person,
+            ConsentForm(),
+            action="people:consent_record",
+            heading=_("Record consent"),
+            submit=_("Record"),
+        )
     form = ConsentForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Enter a channel and a purpose."))

@@ -131,6 +131,25 @@ def test_delete_to_trash_and_restore(page, login_as, alice):
     expect(page.locator("main")).to_contain_text("Taras Trashman")
 
 
+def test_add_employment_form_loads_when_its_section_opens(page, login_as, alice):
+    from rapport.testing.factories import CompanyFactory, PersonFactory
+
+    company = CompanyFactory(actor=alice, name="Lviv Robotics")
+    person = PersonFactory(actor=alice, first_name="Ivanna", last_name="Hirna")
+    login_as(page, alice)
+
+    page.goto(f"/people/{person.pk}/")
+    expect(page.locator("select[name=company]")).to_have_count(0)  # not on the page yet
+    page.get_by_text("Add employment").click()
+    picker = page.locator("select[name=company]")
+    expect(picker).to_be_visible()
+    picker.select_option(str(company.pk))
+    page.locator("input[name=title]").fill("Engineer")
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.locator("main")).to_contain_text("Employment added.")
+    assert person.employments.get().title == "Engineer"
+
+
 def test_switch_language_to_ukrainian(page, login_as, alice):
     login_as(page, alice)
     page.goto("/")

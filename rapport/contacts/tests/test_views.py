@@ -414,6 +414,40 @@ def test_employment_and_consent_forms(alice, carol):
     assert not record.employments.exists()
 
 
+def test_add_forms_load_when_their_section_opens(alice, carol, dave):
+    """The person page carries no add forms (their company picker was a quarter of the
+    page); opening a section asks for its form, scoped like the page."""
+    mine = CompanyFactory(actor=alice, name="Acme")
+    CompanyFactory(actor=carol, name="Theirs")
+    record = person(alice)
+    web = browser(alice)
+    page = web.get(f"/people/{record.pk}/").content.decode()
+    assert 'name="company"' not in page and 'name="purpose"' not in page
+    assert f'hx-get="/people/{record.pk}/employments/" hx-trigger="toggle once"' in page
+    assert f'hx-get="/people/{record.pk}/consents/" hx-trigger="toggle once"' in page
+
+    partial = web.get(f"/people/{record.pk}/employments/", HTTP_HX_REQUEST="true")
+    form = partial.content.decode()
+    assert partial.status_code == 200 and "<html" not in form
+    assert f'action="/people/{record.pk}/employments/"' in form
+    assert f'<option value="{mine.pk}">Acme</option>' in form and "Theirs" not in form
+    assert 'name="csrfmiddlewaretoken"' in form
+
+    consent = web.get(f"/people/{record.pk}/consents/", HTTP_HX_REQUEST="true").content.decode()
+    assert 'name="purpose"' in consent and 'name="channel"' in consent
+
+    whole = web.get(f"/people/{record.pk}/consents/").content.decode()  # without JavaScript
+    assert "<html" in whole and 'name="purpose"' in whole and f"/people/{record.pk}/" in whole
+
+    # a viewer sees the page but no add sections, and cannot ask for the forms
+    viewer = browser(dave)
+    assert "toggle once" not in viewer.get(f"/people/{record.pk}/").content.decode()
+    assert viewer.get(f"/people/{record.pk}/employments/").status_code == 404
+    assert viewer.get(f"/people/{record.pk}/consents/").status_code == 404
+    # carol does not see the person at all
+    assert browser(carol).get(f"/people/{record.pk}/employments/").status_code == 404
+
+
 def test_company_page_lists_only_visible_people(alice, carol):
     company = CompanyFactory(actor=carol, name="Sharedco")
     visible = person(carol, last_name="Visiblenko")
