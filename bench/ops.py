@@ -138,8 +138,30 @@ def _after_sql(parts, values) -> tuple[str, list]:
     return "(" + " OR ".join(ors) + ")", args
 
 
+def _walk_by_name(ctx: Ctx, params: dict[str, Any]) -> tuple[float, bool]:
+    """SQLite, sorted by name within a created range: whether the range is wide enough that
+    walking the name index beats sorting the range (the count that decides is timed too,
+    decision 0033)."""
+    from rapport.core.filters import WALK_MIN_ROWS
+
+    ranged = "created_after" in params or "created_before" in params
+    by_name = params.get("ordering", "name").lstrip("-") == "name"
+    if ctx.raw.vendor != "sqlite" or not ranged or not by_name:
+        return 0.0, False
+    where, args = _floor_where(ctx, {k: v for k, v in params.items() if k != "owner"})
+    sql = (
+        f"SELECT COUNT(*) FROM (SELECT 1 FROM {PERSON} p WHERE {' AND '.join(where)} "  # noqa: S608  # nosec B608 # identifiers from code
+        f"LIMIT {WALK_MIN_ROWS})"
+    )
+    seconds, rows = ctx.raw.timed(sql, args)
+    return seconds, rows[0][0] >= WALK_MIN_ROWS
+
+
 def list_floor(ctx: Ctx, params: dict[str, Any], *, after=None) -> tuple[float, list[int]]:
+    probe_seconds, walk = _walk_by_name(ctx, params)
     where, args = _floor_where(ctx, params)
+    if walk:  # a unary plus keeps SQLite off the created index: it walks the name index
+        where = [w.replace("p.created_at", "+p.created_at") for w in where]
     parts = _order_parts(params.get("ordering", "name"))
     if after is not None:
         cond, cond_args = _after_sql(parts, after)
@@ -153,7 +175,7 @@ def list_floor(ctx: Ctx, params: dict[str, Any], *, after=None) -> tuple[float, 
         f"WHERE {' AND '.join(where)} ORDER BY {_order_sql(parts)} LIMIT {PAGE + 1}"
     )
     seconds, rows = ctx.raw.timed(sql, args)
-    return seconds, [row[0] for row in rows[:PAGE]]
+    return probe_seconds + seconds, [row[0] for row in rows[:PAGE]]
 
 
 def list_cases(ctx: Ctx, n: int) -> list[Case]:

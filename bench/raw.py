@@ -22,7 +22,8 @@ class Raw:
             import psycopg
 
             self.vendor = "postgresql"
-            self.conn = psycopg.connect(database_url, autocommit=True)
+            # as the app connects: no JIT (rapport.settings.base.database_config)
+            self.conn = psycopg.connect(database_url, autocommit=True, options="-c jit=off")
 
     def sql(self, text: str) -> str:
         return text.replace("%s", "?") if self.vendor == "sqlite" else text

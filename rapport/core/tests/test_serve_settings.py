@@ -38,6 +38,17 @@ def test_postgres_reuses_connections():
     assert config["CONN_MAX_AGE"] > 0
 
 
+@pytest.mark.django_db
+def test_postgres_statements_are_never_jit_compiled():
+    """A large cost estimate made PostgreSQL spend seconds compiling a 10 ms search."""
+    assert "-c jit=off" in database_config("postgres://u@127.0.0.1/db")["OPTIONS"]["options"]
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
+
+
 @pytest.mark.parametrize(("cores", "workers"), [(1, 2), (2, 3), (4, 4), (16, 4)])
 def test_default_workers_follow_the_cores(monkeypatch, cores, workers):
     monkeypatch.setattr(serve.os, "cpu_count", lambda: cores)
