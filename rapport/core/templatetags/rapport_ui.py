@@ -73,13 +73,13 @@ def icon(name: str, css: str = "size-5") -> str:
 def query(context, **changes) -> str:
     """The current query string with some parameters replaced (None removes one)."""
     request = context["request"]
-    params = request.GET.copy()
+    params = dict(request.GET.lists())  # not QueryDict.copy(): a deep copy per link
     for key, value in changes.items():
         if value is None or value == "":
             params.pop(key, None)
         else:
-            params[key] = value
-    encoded = params.urlencode()
+            params[key] = [value]
+    encoded = urlencode([(key, str(item)) for key, items in params.items() for item in items])
     return f"?{encoded}" if encoded else "?"
 
 
