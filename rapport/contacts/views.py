@@ -113,15 +113,15 @@ def _person(request, pk: int) -> Person:
     return get_object_or_404(Person.objects.restrict(request.user, "view"), pk=pk)
 
 
-def _side_form(request, person: Person, form, *, action: str, heading: str, submit: str):
+def _side_form(request, person: Person, make_form, *, action: str, heading: str, submit: str):
     """An add form of the person page, asked for when its section is opened: the bare
     form for the page's HTMX request, a page of its own without JavaScript. Only for
     those who may change the person (the forms' posts check it again in the services)."""
     if not permissions.allows(request.user, "person", "change", person):
-        raise Http404
+        raise Http404  # before the form, whose company picker is a query
     context = {
         "object": person,
-        "form": form,
+        "form": make_form(),
         "action": reverse(action, args=[person.pk]),
         "heading": heading,
         "submit": submit,
@@ -142,11 +142,10 @@ def _report(request, exc: ValidationError) -> None:
 def employment_add(request, pk: int):
     person = _person(request, pk)
     if request.method == "GET":
-        form = EmploymentForm(user=request.user)
         return _side_form(
             request,
             person,
-            form,
+            lambda: EmploymentForm(user=request.user),
             action="people:employment_add",
             heading=_("Add employment"),
             submit=_("Add"),
@@ -201,7 +200,7 @@ def consent_record(request, pk: int):
         return _side_form(
             request,
             person,
-            ConsentForm(),
+            ConsentForm,
             action="people:consent_record",
             heading=_("Record consent"),
             submit=_("Record"),
