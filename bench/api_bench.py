@@ -3,8 +3,9 @@
 Times single-record API writes (target 9: POST and PATCH /api/v1/people, audit included)
 and the person page with a 50-item timeline (target 5) through the real stack, in process
 with django.test.Client, as a non-admin rep with team scope, in a database that already
-holds many people (loaded by bench.dedup's bulk loader). SQLite goes to /tmp/api-bench,
-PostgreSQL to the database `rapport_bench_api`.
+holds many people (loaded by bench.dedup's bulk loader). SQLite goes to /tmp/api-bench
+(`API_BENCH_DIR` overrides), PostgreSQL to the database `rapport_bench_api` (`API_BENCH_PG`
+overrides), so two people can bench at once without emptying each other's database.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from pathlib import Path
 
 from bench import scratch
 
-WORK = Path("/tmp/api-bench")
-PG_NAME = "rapport_bench_api"
+WORK = Path(os.environ.get("API_BENCH_DIR", "/tmp/api-bench"))
+PG_NAME = os.environ.get("API_BENCH_PG", "rapport_bench_api")
 GIVEN = ["Anna", "Olena", "Piotr", "James", "Taras", "Maria", "Ivan", "Zofia", "Emma", "Oleh"]
 FAMILY = ["Kowalski", "Shevchenko", "Smith", "Ivanova", "Nowak", "Taylor", "Bondar", "Lewis"]
 TAGS = ["vip", "lead", "partner", "press", "customer", "cold", "warm"]
@@ -71,9 +72,10 @@ def _person_body(rng: random.Random, i: int) -> dict:
     }
 
 
-def time_api_writes(client, *, token: str, n: int = 300, seed: int = 5) -> dict:
+def time_api_writes(client, *, token: str, n: int = 300, seed: int = 5, profile=None) -> dict:
     """POST n people, then PATCH each once with If-Match; p50/p95 of each and the
-    combined writes per second (wall time of all 2n requests)."""
+    combined writes per second (wall time of all 2n requests). `profile` is (phase,
+    profiler): the profiler runs during that phase's requests only."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -90,12 +92,15 @@ def time_api_writes(client, *, token: str, n: int = 300, seed: int = 5) -> dict:
             "/api/v1/people", _person_body(rng, -i), content_type="application/json", **auth
         )
     started = time.perf_counter()
+    _start(profile, "create")
     for i in range(n):
         body = _person_body(rng, i)
         with _Clock(create_ms, create_cpu):
             response = client.post("/api/v1/people", body, content_type="application/json", **auth)
         assert response.status_code == 201, response.content
         created.append((response.json()["id"], response["ETag"]))
+    _stop(profile, "create")
+    _start(profile, "update")
     for i, (pk, etag) in enumerate(created):
         patch = {"source": f"fair {i}", "tags": rng.sample(TAGS, 2)}
         with _Clock(update_ms, update_cpu):
@@ -107,6 +112,7 @@ def time_api_writes(client, *, token: str, n: int = 300, seed: int = 5) -> dict:
                 **auth,
             )
         assert response.status_code == 200, response.content
+    _stop(profile, "update")
     elapsed = time.perf_counter() - started
     cpu_total = sum(create_cpu) + sum(update_cpu)
     with CaptureQueriesContext(connection) as ctx:
@@ -131,6 +137,18 @@ def time_api_writes(client, *, token: str, n: int = 300, seed: int = 5) -> dict:
         "writes_per_cpu_s": round(2 * n / (cpu_total / 1000), 1),
         "queries": queries,
     }
+
+
+def _start(profile, phase: str) -> None:
+    if profile and profile[0] == phase:
+        prof = profile[1]
+        prof.enable() if hasattr(prof, "enable") else prof.start()
+
+
+def _stop(profile, phase: str) -> None:
+    if profile and profile[0] == phase:
+        prof = profile[1]
+        prof.disable() if hasattr(prof, "disable") else prof.stop()
 
 
 def time_person_page(client, person_ids: list[int], *, n: int = 60) -> dict:
@@ -234,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=300)
     parser.add_argument("--reuse", action="store_true", help="use the last run's database")
     parser.add_argument("--profile", choices=["create", "update", "page"], default=None)
+    parser.add_argument("--profiler", choices=["pyinstrument", "cprofile"], default="cprofile")
     args = parser.parse_args(argv)
     rep, token, busy = setup(args.engine, args.size, reuse=args.reuse)
     from django.test import Client
@@ -242,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     page = Client()
     page.force_login(rep)
     if args.profile:
-        return _profile(args.profile, api, page, token, busy)
+        return _profile(args.profile, api, page, token, busy, profiler=args.profiler, n=args.n)
     result = {
         "engine": args.engine,
         "size": args.size,
@@ -253,21 +272,37 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _profile(what: str, api, page, token: str, busy: list[int]) -> int:
-    """A pyinstrument profile of one operation (pyinstrument installed locally)."""
-    from pyinstrument import Profiler
+def _profile(what: str, api, page, token: str, busy: list[int], *, profiler: str, n: int) -> int:
+    """A profile of one operation, by cProfile (exact call counts; tables by own and by
+    cumulative time) or pyinstrument (installed locally). For `create` and `update` only
+    those requests are profiled; the other half runs unprofiled."""
+    if profiler == "cprofile":
+        import cProfile
+        import pstats
 
-    profiler = Profiler(interval=0.001)
-    with profiler:
-        if what == "page":
-            time_person_page(page, busy, n=60)
-        else:
-            time_api_writes(api, token=token, n=200)
-    print(
-        profiler.output_text(
-            unicode=True, color=False, show_all=bool(os.environ.get("PROFILE_ALL"))
-        )
-    )
+        prof = cProfile.Profile()
+    else:
+        from pyinstrument import Profiler
+
+        prof = Profiler(interval=0.0005)
+    if what == "page":
+        _start((what, prof), what)
+        time_person_page(page, busy, n=60)
+        _stop((what, prof), what)
+        requests = 60
+    else:
+        time_api_writes(api, token=token, n=n, profile=(what, prof))
+        requests = n
+    if profiler == "cprofile":
+        stats = pstats.Stats(prof)
+        if os.environ.get("PROFILE_OUT"):  # for pstats queries beyond the two tables
+            stats.dump_stats(os.environ["PROFILE_OUT"])
+        print(f"{stats.total_calls / requests:,.0f} function calls per request")
+        stats.sort_stats("tottime").print_stats(45)
+        stats.sort_stats("cumulative").print_stats(70)
+    else:
+        show_all = bool(os.environ.get("PROFILE_ALL"))
+        print(prof.output_text(unicode=True, color=False, show_all=show_all))
     return 0
 
 

@@ -17,13 +17,16 @@ from typing import Any
 from django.db import models
 
 from rapport.core import context, permissions
-from rapport.core.models import AuditEvent
+from rapport.core.models import AuditEvent, RowStatements
 
 Action = AuditEvent.Action
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def jsonable(value: Any) -> Any:
     """A JSON-safe form of a field value for the changes column."""
+    if type(value) in _SCALARS:  # most values: nothing to convert
+        return value
     if isinstance(value, models.Model):
         return value.pk
     if isinstance(value, datetime.datetime | datetime.date | datetime.time):
@@ -86,9 +89,13 @@ def build(
     )
 
 
-def record(action: str, **kwargs) -> AuditEvent:
+def record(action: str, *, keep_id: bool = True, **kwargs) -> AuditEvent:
+    """Write one audit row now (in the caller's transaction): the INSERT `save()` would
+    run, from SQL compiled once (`RowStatements`). `keep_id=False` leaves the event's id
+    unread, so the INSERT needs no answer and can share a round trip
+    (`batched_statements`)."""
     event = build(action, **kwargs)
-    event.save(force_insert=True)
+    RowStatements.of(AuditEvent).insert([event], returning=keep_id)
     return event
 
 

@@ -3,6 +3,9 @@ custom fields, idempotency records and the scheduler lease."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
@@ -265,3 +268,198 @@ class PeriodicRun(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+_TEXT = (str, type(None))
+_INTEGER = (int, type(None))
+# Values each kind of column sends to the driver unchanged (what `get_db_prep_save` would
+# return for them on every engine).
+PLAIN_TYPES = {
+    "CharField": _TEXT,
+    "TextField": _TEXT,
+    "EmailField": _TEXT,
+    "SlugField": _TEXT,
+    "IntegerField": _INTEGER,
+    "BigIntegerField": _INTEGER,
+    "SmallIntegerField": _INTEGER,
+    "PositiveIntegerField": _INTEGER,
+    "PositiveSmallIntegerField": _INTEGER,
+    "PositiveBigIntegerField": _INTEGER,
+    "ForeignKey": _INTEGER,
+    "BooleanField": (bool, type(None)),
+}
+
+
+class RowStatements:
+    """The single-row statements of one model (read by id, insert, update), as SQL text
+    built once per model and database connection, with values prepared as the ORM prepares them
+    (`pre_save`, `get_db_prep_save`) and read back through the ORM's own converters.
+
+    A service that writes one record at a time (an API create or update) spent most of its
+    time compiling the same few statements again for every request; these run the same
+    SQL with the same values and leave the instance in the state `save()` would (primary
+    key set, `_state.adding` False). Validation stays the caller's (`full_clean`), as with
+    `save()`; no model signals are sent, and Rapport has no receivers for them (business
+    writes happen in services, never in signals).
+    """
+
+    def __init__(self, model, connection) -> None:
+        self.model = model
+        self.connection = connection
+        meta = model._meta
+        self.pk = meta.pk
+        self.fields = [f for f in meta.concrete_fields if not f.primary_key]
+        self.plain = [
+            PLAIN_TYPES.get(f.get_internal_type(), ())
+            if type(f).pre_save is models.Field.pre_save
+            else ()
+            for f in self.fields
+        ]
+        quote = connection.ops.quote_name
+        table = quote(meta.db_table)
+        columns = ", ".join(quote(f.column) for f in self.fields)
+        self.values_sql = "(" + ", ".join(["%s"] * len(self.fields)) + ")"
+        # Identifiers come from model metadata; every value is a query parameter.
+        self.insert_sql = f"INSERT INTO {table} ({columns}) VALUES "  # noqa: S608  # nosec B608
+        self.returning = (
+            f" RETURNING {quote(self.pk.column)}"
+            if connection.features.can_return_rows_from_bulk_insert
+            else ""
+        )
+        sets = ", ".join(f"{quote(f.column)} = %s" for f in self.fields)
+        self.update_sql = f"UPDATE {table} SET {sets} WHERE {quote(self.pk.column)} = %s"  # noqa: S608  # nosec B608
+        self.read_sql: dict[tuple[bool, bool], str] = {}
+        self.converters: dict = {}
+        self.attnames: list[str] = []
+
+    def _read_sql(self, for_update: bool, live: bool) -> str:
+        """The ORM's own SELECT of every column by id (FOR UPDATE where the database has
+        it; `live`: not in the trash), compiled once; its converters turn driver values
+        into field values."""
+        sql = self.read_sql.get((for_update, live))
+        if sql is None:
+            queryset = self.model._base_manager.filter(pk=0)
+            if live:
+                queryset = queryset.filter(deleted_at__isnull=True)
+            if for_update:
+                queryset = queryset.select_for_update()
+            compiler = queryset.query.get_compiler(connection=self.connection)
+            sql, params = compiler.as_sql()
+            if list(params) != [0]:
+                raise RuntimeError("unexpected parameters in a row read")
+            columns = [col for col, *_rest in compiler.select]
+            self.converters = compiler.get_converters(columns)
+            self.attnames = [col.target.attname for col in columns]
+            self.read_sql[for_update, live] = sql
+        return sql
+
+    @classmethod
+    def of(cls, model, using: str = "default") -> RowStatements:
+        """The statements of `model` on this thread's connection to `using` (kept on the
+        connection wrapper, which Django keeps per thread: no sharing between threads)."""
+        from django.db import connections
+
+        connection = connections[using]
+        cache = connection.__dict__.setdefault("_rapport_row_statements", {})
+        statements = cache.get(model)
+        if statements is None:
+            statements = cache[model] = cls(model, connection)
+        return statements
+
+    def _values(self, obj, add: bool) -> list:
+        connection = self.connection
+        values = []
+        for field, plain in zip(self.fields, self.plain, strict=True):
+            if plain:  # `pre_save` is the attribute; text, ints, bools go to the driver as is
+                value = getattr(obj, field.attname)
+                if type(value) in plain:
+                    values.append(value)
+                    continue
+            else:
+                value = field.pre_save(obj, add)
+            values.append(field.get_db_prep_save(value, connection))
+        return values
+
+    def insert(self, objs: list, *, returning: bool = True) -> None:
+        """INSERT unsaved instances in one statement; their primary keys are set (in the
+        order of the VALUES rows, as Django's `bulk_create` reads them)."""
+        if not objs:
+            return
+        params: list = []
+        for obj in objs:
+            params += self._values(obj, True)
+        sql = self.insert_sql + ", ".join([self.values_sql] * len(objs))
+        with self.connection.cursor() as cursor:
+            if returning and self.returning:
+                cursor.execute(sql + self.returning, params)
+                ids = [row[0] for row in cursor.fetchall()]
+                if len(ids) != len(objs):
+                    raise RuntimeError("the insert returned a different number of ids")
+                for obj, pk in zip(objs, ids, strict=True):
+                    setattr(obj, self.pk.attname, pk)
+            elif returning:  # an engine without RETURNING: one row per statement
+                for obj in objs:
+                    cursor.execute(self.insert_sql + self.values_sql, self._values(obj, True))
+                    pk = self.connection.ops.last_insert_id(
+                        cursor, self.model._meta.db_table, self.pk.column
+                    )
+                    setattr(obj, self.pk.attname, pk)
+            else:
+                cursor.execute(sql, params)
+        if returning:  # an instance without its id is not one `save()` would leave behind
+            for obj in objs:
+                obj._state.adding = False
+                obj._state.db = self.connection.alias
+
+    def update(self, obj) -> None:
+        """UPDATE every column of a saved instance (what `save()` writes). The row count
+        is checked when known: inside `batched_statements` it is not yet (the callers lock
+        the row first)."""
+        params = self._values(obj, False)
+        params.append(self.pk.get_db_prep_value(obj.pk, self.connection))
+        with self.connection.cursor() as cursor:
+            cursor.execute(self.update_sql, params)
+            if cursor.rowcount not in (1, -1):
+                raise self.model.DoesNotExist(f"no row {obj.pk} to update")
+
+    def read(self, pk: int, *, for_update: bool = False, live: bool = False):
+        """The instance with this id (None when absent; `live`: not in the trash),
+        locked for the transaction when `for_update` and the database locks rows."""
+        connection = self.connection
+        with connection.cursor() as cursor:
+            cursor.execute(self._read_sql(for_update, live), [pk])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        values = list(row)
+        for position, (converters, expression) in self.converters.items():
+            value = values[position]
+            for converter in converters:
+                value = converter(value, expression, connection)
+            values[position] = value
+        return self.model.from_db(connection.alias, self.attnames, values)
+
+
+@contextlib.contextmanager
+def batched_statements(using: str = "default") -> Iterator[None]:
+    """Statements whose answers nobody reads inside the block travel together.
+
+    On PostgreSQL the block runs in psycopg's pipeline mode: one round trip for the
+    block, not one per statement. A statement whose result is read still works (it waits
+    for the answers so far). Errors surface when the block ends, as Django's database
+    errors, and the surrounding transaction rolls back as usual. On SQLite, which has no
+    round trips, the block changes nothing.
+    """
+    from django.db import connections
+
+    connection = connections[using]
+    if connection.vendor != "postgresql" or not connection.in_atomic_block:
+        yield
+        return
+    connection.ensure_connection()
+    raw = connection.connection
+    if not hasattr(raw, "pipeline"):  # psycopg 2
+        yield
+        return
+    with connection.wrap_database_errors, raw.pipeline():
+        yield

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from rapport.core import audit, permissions
 from rapport.core.exceptions import ConflictError, FieldPermissionDenied, PermissionDenied
-from rapport.core.models import Tag
+from rapport.core.models import RowStatements, Tag
 
 _depth: contextvars.ContextVar[int] = contextvars.ContextVar("rapport_service_depth", default=0)
 
@@ -71,8 +71,12 @@ def check_version(obj, expected_version: int | None) -> None:
 
 def lock_for_update(model, pk: int):
     """Re-read a row under a write lock (SELECT FOR UPDATE on PostgreSQL; SQLite's
-    IMMEDIATE transactions already serialise writers)."""
-    return model.all_objects.select_for_update().get(pk=pk)
+    IMMEDIATE transactions already serialise writers). The statement is the ORM's,
+    compiled once per model (`RowStatements`)."""
+    obj = RowStatements.of(model).read(pk, for_update=True)
+    if obj is None:
+        raise model.DoesNotExist(f"{model._meta.object_name} {pk} does not exist")
+    return obj
 
 
 def stamp(obj, *, actor, creating: bool) -> None:
@@ -134,11 +138,35 @@ def tags_from_names(names: Iterable[str]) -> list[Tag]:
             wanted[name.lower()] = name
     if not wanted:
         return []
-    lookup = functools.reduce(operator.or_, (Q(name__iexact=n) for n in wanted.values()))
+    connection = transaction.get_connection()
+    sql = _tag_lookup_sql(connection, len(wanted))
+    prep = connection.ops.prep_for_iexact_query
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [prep(name) for name in wanted.values()])
+        rows = cursor.fetchall()
     found: dict[str, Tag] = {}
-    for tag in Tag.objects.filter(lookup).order_by("name", "pk"):
-        found.setdefault(tag.name.lower(), tag)
+    for pk, name in rows:
+        found.setdefault(name.lower(), Tag.from_db(connection.alias, ["id", "name"], [pk, name]))
     return [found.get(key) or Tag.objects.create(name=name) for key, name in wanted.items()]
+
+
+_tag_lookups: dict[tuple[str, str, int], str] = {}
+
+
+def _tag_lookup_sql(connection, count: int) -> str:
+    """The ORM's SQL for `name__iexact=a | name__iexact=b …` (ids and names by name),
+    compiled once per number of names: a write that tags a record runs it every time."""
+    key = (connection.alias, connection.vendor, count)
+    sql = _tag_lookups.get(key)
+    if sql is None:
+        marks = [f"tag-{i}" for i in range(count)]
+        lookup = functools.reduce(operator.or_, (Q(name__iexact=m) for m in marks))
+        queryset = Tag.objects.filter(lookup).order_by("name", "pk").values_list("pk", "name")
+        sql, params = queryset.query.get_compiler(connection=connection).as_sql()
+        if list(params) != [connection.ops.prep_for_iexact_query(m) for m in marks]:
+            raise RuntimeError("unexpected parameters in the tag lookup")
+        _tag_lookups[key] = sql
+    return sql
 
 
 @service

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from rapport.contacts.models import (
+    ContactGroup,
     EmailAddress,
     Person,
     PhoneNumber,
@@ -26,6 +27,7 @@ from rapport.contacts.services.cleaning import (
 )
 from rapport.core import audit, customfields, phones, search
 from rapport.core.matching import person_match_key
+from rapport.core.models import RowStatements, Tag, batched_statements
 from rapport.core.services import (
     apply_ownership,
     check_version,
@@ -52,6 +54,9 @@ def person_snapshot(person: Person) -> dict[str, Any]:
         data["tags"] = sorted(t.name for t in person.tags.all())
         data["groups"] = sorted(g.name for g in person.groups.all())
     return audit.jsonable(data)
+
+
+_PERSON_FIELD_NAMES = frozenset(field.name for field in Person._meta.concrete_fields)
 
 
 def _apply_person(person: Person, data: Mapping[str, Any], *, actor, creating: bool) -> dict:
@@ -101,10 +106,11 @@ def _apply_person(person: Person, data: Mapping[str, Any], *, actor, creating: b
     for key in ("tags", "groups"):
         if key in data:
             children[key] = list(data[key] or [])
+    exclude = {"owner", "team", "created_by", "updated_by", "deleted_by", "photo"}
+    if not creating:  # a patch validates what it sends; the rest was valid when saved
+        exclude.update(name for name in _PERSON_FIELD_NAMES if name not in data)
     try:
-        person.full_clean(
-            exclude=["owner", "team", "created_by", "updated_by", "deleted_by", "photo"]
-        )
+        person.full_clean(exclude=exclude)
     except ValidationError as exc:
         for field, messages in exc.message_dict.items():
             errors.setdefault(field, messages)
@@ -136,15 +142,75 @@ def _remember(person: Person, name: str, items) -> None:
 
 
 def _prefetch_children(person: Person) -> None:
-    """Read emails, phones, tags and groups once (four queries) into prefetch caches."""
-    _remember(
-        person, "emails", EmailAddress.objects.filter(person=person).order_by("position", "id")
-    )
-    _remember(
-        person, "phones", PhoneNumber.objects.filter(person=person).order_by("position", "id")
-    )
-    _remember(person, "tags", person.tags.all().order_by("name"))
-    _remember(person, "groups", person.groups.all())
+    """Read emails, phones, tags and groups in one round trip into prefetch caches."""
+    from django.db import connection
+
+    emails, numbers, tags, groups = [], [], [], []
+    alias = connection.alias
+    with connection.cursor() as cursor:
+        cursor.execute(_children_sql(connection), [person.pk] * 4)
+        rows = sorted(cursor.fetchall(), key=lambda row: row[:3])
+    for kind, position, pk, text, label, primary, normalized in rows:
+        if kind == "e":
+            email = EmailAddress(
+                id=pk,
+                person_id=person.pk,
+                address=text,
+                normalized=normalized,
+                label=label,
+                primary=bool(primary),
+                position=position,
+            )
+            emails.append(email)
+        elif kind == "p":
+            numbers.append(
+                PhoneNumber(id=pk, person_id=person.pk, number=text, label=label, position=position)
+            )
+        elif kind == "t":
+            tags.append(Tag.from_db(alias, ["id", "name"], [pk, text]))
+        else:
+            groups.append(ContactGroup.from_db(alias, ["id", "name"], [pk, text]))
+    for obj in (*emails, *numbers):
+        obj._state.adding, obj._state.db = False, alias
+    _remember(person, "emails", emails)
+    _remember(person, "phones", numbers)
+    _remember(person, "tags", sorted(tags, key=lambda tag: (tag.name, tag.pk)))
+    _remember(person, "groups", sorted(groups, key=lambda group: (group.name, group.pk)))
+
+
+_children_statements: dict[tuple[str, str], str] = {}
+
+
+def _children_sql(connection) -> str:
+    """(kind, position, id, text, label, primary, normalized) of one person's emails
+    ("e"), phones ("p"), tags ("t") and groups ("g"): what an update reads before it
+    writes, as one statement (four ORM queries cost more to build than to run)."""
+    key = (connection.alias, connection.vendor)
+    sql = _children_statements.get(key)
+    if sql is None:
+        quote = connection.ops.quote_name
+        parts = []
+        for name in ("tags", "groups"):
+            field = Person._meta.get_field(name)
+            link = quote(field.remote_field.through._meta.db_table)
+            target = quote(field.related_model._meta.db_table)
+            parts.append(
+                f"SELECT '{name[0]}', 0, x.id, x.name, '', NULL, NULL FROM {link} l "  # noqa: S608  # nosec B608
+                f"JOIN {target} x ON x.id = l.{quote(field.m2m_reverse_name())} "
+                f"WHERE l.{quote(field.m2m_column_name())} = %s"
+            )
+        # Emails first: PostgreSQL types the columns from the first branch.
+        sql = " UNION ALL ".join(  # identifiers from model metadata, values as parameters
+            [
+                f"SELECT 'e', position, id, address, label, {quote('primary')}, normalized "  # noqa: S608  # nosec B608
+                f"FROM {quote(EmailAddress._meta.db_table)} WHERE person_id = %s",
+                "SELECT 'p', position, id, number, label, NULL, NULL "  # noqa: S608  # nosec B608
+                f"FROM {quote(PhoneNumber._meta.db_table)} WHERE person_id = %s",
+                *parts,
+            ]
+        )
+        _children_statements[key] = sql
+    return sql
 
 
 def _set_primaries(person: Person, children: Mapping[str, Any]) -> None:
@@ -156,27 +222,54 @@ def _set_primaries(person: Person, children: Mapping[str, Any]) -> None:
 
 
 def _replace_m2m(person: Person, name: str, wanted: list, *, creating: bool) -> None:
-    """Make a many-to-many relation hold exactly `wanted`: only the difference is written."""
-    manager = getattr(person, name)
-    current = [] if creating else list(manager.all())
+    """Make a many-to-many relation hold exactly `wanted`: only the difference is written
+    (the link rows themselves, in one statement each way; nothing listens to m2m signals)."""
+    current = [] if creating else list(getattr(person, name).all())
     current_ids = {obj.pk for obj in current}
     wanted_ids = {obj.pk for obj in wanted}
-    removed = [obj for obj in current if obj.pk not in wanted_ids]
-    added = [obj for obj in wanted if obj.pk not in current_ids]
-    if removed:
-        manager.remove(*removed)
-    if added:
-        manager.add(*added)
+    removed = sorted(obj.pk for obj in current if obj.pk not in wanted_ids)
+    added = sorted({obj.pk for obj in wanted if obj.pk not in current_ids})
+    if removed or added:
+        from django.db import connection
+
+        field = Person._meta.get_field(name)
+        quote = connection.ops.quote_name
+        link = quote(field.remote_field.through._meta.db_table)
+        source, target = quote(field.m2m_column_name()), quote(field.m2m_reverse_name())
+        with connection.cursor() as cursor:
+            if removed:
+                marks = ", ".join(["%s"] * len(removed))
+                cursor.execute(
+                    f"DELETE FROM {link} WHERE {source} = %s AND {target} IN ({marks})",  # noqa: S608  # nosec B608 # identifiers from code
+                    [person.pk, *removed],
+                )
+            if added:
+                rows = ", ".join(["(%s, %s)"] * len(added))
+                cursor.execute(
+                    f"INSERT INTO {link} ({source}, {target}) VALUES {rows}",  # noqa: S608  # nosec B608 # identifiers from code
+                    [value for pk in added for value in (person.pk, pk)],
+                )
     _remember(person, name, sorted(wanted, key=lambda obj: (obj.name, obj.pk)))
 
 
+def _find_labels(children: dict[str, Any]) -> None:
+    """Tag and group names become the rows they name (created when new), before anything
+    is written: the writes that follow need no answers and can travel together."""
+    if "tags" in children:
+        children["tags"] = tags_from_names(children["tags"])
+    if "groups" in children:
+        children["groups"] = groups_from_names(children["groups"])
+
+
 def _write_person_children(person: Person, children: Mapping[str, Any], *, creating: bool) -> None:
-    """Write the child collections that were sent; every relation ends up in the prefetch
-    cache (a new person has none to read)."""
+    """Write the child collections that were sent (tags and groups as rows, from
+    `_find_labels`); every relation ends up in the prefetch cache (a new person has none
+    to read). Email and phone rows are written without reading their ids back: only the
+    answer and the search entry read them, and neither shows ids."""
     if "emails" in children:
         if not creating:
-            person.emails.all().delete()
-        emails = EmailAddress.objects.bulk_create(
+            _delete_rows(EmailAddress, person)
+        emails = [
             EmailAddress(
                 person=person,
                 address=e["address"],
@@ -186,24 +279,35 @@ def _write_person_children(person: Person, children: Mapping[str, Any], *, creat
                 position=i,
             )
             for i, e in enumerate(children["emails"])
-        )
+        ]
+        RowStatements.of(EmailAddress).insert(emails, returning=False)
         _remember(person, "emails", emails)
     if "phones" in children:
         if not creating:
-            person.phones.all().delete()
-        numbers = PhoneNumber.objects.bulk_create(
+            _delete_rows(PhoneNumber, person)
+        numbers = [
             PhoneNumber(person=person, number=p["number"], label=p["label"], position=i)
             for i, p in enumerate(children["phones"])
-        )
+        ]
+        RowStatements.of(PhoneNumber).insert(numbers, returning=False)
         _remember(person, "phones", numbers)
     if "tags" in children:
-        _replace_m2m(person, "tags", tags_from_names(children["tags"]), creating=creating)
+        _replace_m2m(person, "tags", children["tags"], creating=creating)
     if "groups" in children:
-        _replace_m2m(person, "groups", groups_from_names(children["groups"]), creating=creating)
+        _replace_m2m(person, "groups", children["groups"], creating=creating)
     if creating:
         for name in ("emails", "phones", "tags", "groups"):
             if name not in children:
                 _remember(person, name, [])
+
+
+def _delete_rows(model, person: Person) -> None:
+    """Delete a person's emails or phones (rows nothing else points to) in one statement."""
+    from django.db import connection
+
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE person_id = %s", [person.pk])  # noqa: S608  # nosec B608 # identifiers from code
 
 
 def _index(person: Person) -> None:
@@ -235,11 +339,14 @@ def person_create(*, actor, data: Mapping[str, Any]) -> Person:
     if "photo" in data and data["photo"]:
         person.photo = data["photo"]
     _set_primaries(person, children)
-    person.save(force_insert=True)
-    _write_person_children(person, children, creating=True)
-    after = person_snapshot(person)
-    audit.record(audit.Action.CREATE, actor=actor, obj=person, changes=audit.initial(after))
-    _index(person)
+    _find_labels(children)
+    RowStatements.of(Person).insert([person])
+    with batched_statements():  # children, audit row, search entry: one round trip on PostgreSQL
+        _write_person_children(person, children, creating=True)
+        after = person_snapshot(person)
+        changes = audit.initial(after)
+        audit.record(audit.Action.CREATE, actor=actor, obj=person, changes=changes, keep_id=False)
+        _index(person)
     return person
 
 
@@ -260,15 +367,17 @@ def person_update(
     children = _apply_person(person, data, actor=actor, creating=False)
     if "photo" in data:
         person.photo = data["photo"] or ""
-    _write_person_children(person, children, creating=False)
-    _set_primaries(person, children)
-    after = person_snapshot(person)
-    changes = audit.diff(before, after)
-    if not changes and "photo" not in data:
-        person._written_relations = person.__dict__.pop("_prefetched_objects_cache", {})
-        return person
-    stamp(person, actor=actor, creating=False)
-    person.save()
-    audit.record(audit.Action.UPDATE, actor=actor, obj=person, changes=changes)
-    _index(person)
+    _find_labels(children)
+    with batched_statements():  # children, row, audit row, search entry: one PostgreSQL round trip
+        _write_person_children(person, children, creating=False)
+        _set_primaries(person, children)
+        after = person_snapshot(person)
+        changes = audit.diff(before, after)
+        if not changes and "photo" not in data:
+            person._written_relations = person.__dict__.pop("_prefetched_objects_cache", {})
+            return person
+        stamp(person, actor=actor, creating=False)
+        RowStatements.of(Person).update(person)
+        audit.record(audit.Action.UPDATE, actor=actor, obj=person, changes=changes, keep_id=False)
+        _index(person)
     return person

@@ -3,7 +3,7 @@
 The record is inserted *before* the work runs (committed on its own, outside any
 transaction), so the unique constraint on (scope, method, path, key) decides which of
 two concurrent requests does the work; the other sees an in-flight record (409) or the
-stored answer (replay). The body is hashed: the same key with another body is a client
+stored answer (replay). The answer is stored in the work's own transaction. The body is hashed: the same key with another body is a client
 error (422). 5xx answers are not stored, so the client may retry them; records live 24
 hours (a periodic task prunes older ones).
 """
@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from rapport.core.api.auth import scope_of
 from rapport.core.api.problems import Problem, field_error
-from rapport.core.models import IdempotencyRecord
+from rapport.core.models import IdempotencyRecord, RowStatements
 
 HEADER = "Idempotency-Key"
 TTL = datetime.timedelta(hours=24)
@@ -49,8 +49,10 @@ def _claim(scope: str, request, key: str, body_hash: str) -> IdempotencyRecord:
     fields = {"scope": scope, "method": request.method, "path": request.path[:300], "key": key}
     for _attempt in range(2):
         try:
+            record = IdempotencyRecord(body_hash=body_hash, status=None, **fields)
             with transaction.atomic():
-                return IdempotencyRecord.objects.create(body_hash=body_hash, status=None, **fields)
+                RowStatements.of(IdempotencyRecord).insert([record])
+            return record
         except IntegrityError:
             existing = IdempotencyRecord.objects.filter(**fields).first()
             if existing is None:
@@ -99,9 +101,21 @@ def _replay(record: IdempotencyRecord) -> HttpResponse:
     return response
 
 
+class _Discard(Exception):  # noqa: N818 - not an error: carries the answer out of the block
+    """Leave the work's transaction rolled back and answer with `response` unstored."""
+
+    def __init__(self, response: HttpResponse):
+        self.response = response
+
+
 def idempotent(request, run: Callable[[], HttpResponse], on_error: Callable) -> HttpResponse:
     """Run `run()` at most once per key; `on_error(exc)` turns an exception into the
-    response that is stored (4xx) or not (5xx)."""
+    response that is stored (4xx) or not (5xx).
+
+    The work and the stored answer commit together (one transaction: a keyed POST pays one
+    commit for both, and a stored answer always describes committed work). A refusal's
+    audit rows commit with its stored 4xx; a 5xx rolls the work back and frees the key, so
+    the client's retry is the only attempt that counts."""
     key = _key(request)
     if key is None:
         return run()
@@ -111,21 +125,27 @@ def idempotent(request, run: Callable[[], HttpResponse], on_error: Callable) -> 
     if record.status is not None:  # an earlier answer to the same request
         return _replay(record)
     try:
-        response = run()
-    except Exception as exc:  # noqa: BLE001 - every failure must release or store the key
-        try:
-            response = on_error(exc)
-        except BaseException:
-            IdempotencyRecord.objects.filter(pk=record.pk).delete()
-            raise
+        with transaction.atomic():
+            try:
+                response = run()
+            except Exception as exc:  # noqa: BLE001 - every failure must release or store the key
+                response = on_error(exc)
+                if transaction.get_connection().needs_rollback:
+                    raise _Discard(response) from exc  # a database error: nothing to keep
+            if response.status_code >= 500:
+                raise _Discard(response)
+            headers = {name: response[name] for name in KEPT_HEADERS if response.has_header(name)}
+            _store(record, response, headers)
+    except _Discard as discard:
+        IdempotencyRecord.objects.filter(pk=record.pk).delete()
+        return discard.response
     except BaseException:
         IdempotencyRecord.objects.filter(pk=record.pk).delete()
         raise
-    if response.status_code >= 500:
-        IdempotencyRecord.objects.filter(pk=record.pk).delete()
-        return response
-    headers = {name: response[name] for name in KEPT_HEADERS if response.has_header(name)}
+    return response
+
+
+def _store(record: IdempotencyRecord, response: HttpResponse, headers: dict) -> None:
     IdempotencyRecord.objects.filter(pk=record.pk).update(
         status=response.status_code, response=bytes(response.content), headers=headers
     )
-    return response
