@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from rapport.core import services
 from rapport.core.exceptions import ConflictError, PermissionDenied
-from rapport.core.models import SavedView
+from rapport.core.models import PLAIN_TYPES, SavedView
 from rapport.core.registry import Entity
 
 ACTIONS = {"trash": "delete", "tag_add": "change", "tag_remove": "change", "assign": "assign"}
@@ -113,24 +113,6 @@ def savedview_delete(*, actor, view: SavedView) -> None:
 # --- raw inserts for bulk paths -------------------------------------------------------
 
 
-_TEXT = (str, type(None))
-_INTEGER = (int, type(None))
-_PLAIN_TYPES = {
-    "CharField": _TEXT,
-    "TextField": _TEXT,
-    "EmailField": _TEXT,
-    "SlugField": _TEXT,
-    "IntegerField": _INTEGER,
-    "BigIntegerField": _INTEGER,
-    "SmallIntegerField": _INTEGER,
-    "PositiveIntegerField": _INTEGER,
-    "PositiveSmallIntegerField": _INTEGER,
-    "PositiveBigIntegerField": _INTEGER,
-    "ForeignKey": _INTEGER,
-    "BooleanField": (bool, type(None)),
-}
-
-
 class RowInserter:
     """INSERTs many unsaved instances of one model as one parameterised `executemany`.
 
@@ -158,10 +140,22 @@ class RowInserter:
         self.defaults = [getattr(template, f.attname) for f in self.fields]
         # Values the field would send to the driver unchanged (get_db_prep_save of a str
         # for a text column, an int for an integer or foreign key, a bool for a boolean).
-        self.plain = [_PLAIN_TYPES.get(f.get_internal_type(), ()) for f in self.fields]
+        self.plain = [PLAIN_TYPES.get(f.get_internal_type(), ()) for f in self.fields]
         self.prepped = [
             f.get_db_prep_save(value, connection)
             for f, value in zip(self.fields, self.defaults, strict=True)
+        ]
+        if connection.vendor == "postgresql":
+            # An empty JSON default goes as its text, which the column reads as jsonb:
+            # psycopg would serialise the same wrapper again for every row.
+            for index, (f, value) in enumerate(zip(self.fields, self.defaults, strict=True)):
+                if f.get_internal_type() == "JSONField" and value in ([], {}):
+                    self.prepped[index] = "[]" if value == [] else "{}"
+        self.specs = [
+            (f.attname, f, default, prepped, plain)
+            for f, default, prepped, plain in zip(
+                self.fields, self.defaults, self.prepped, self.plain, strict=True
+            )
         ]
         quote = connection.ops.quote_name
         columns = ", ".join(quote(f.column) for f in self.fields)
@@ -181,35 +175,43 @@ class RowInserter:
 
     def row(self, obj, last: list) -> list:
         """The database values of `obj`; `last` holds the previous row's (value, prepared)
-        per field, reused when a scalar repeats (timestamps, owner, team of a batch)."""
+        per field, reused when a scalar repeats (timestamps, owner, team of a batch).
+        An empty list or dict equal to the field's default is sent as the default's
+        prepared value (the JSON columns a bulk row usually leaves empty)."""
         values = []
-        connection, plain = self.connection, self.plain
-        for index, (model_field, default, prepped) in enumerate(
-            zip(self.fields, self.defaults, self.prepped, strict=True)
-        ):
-            value = getattr(obj, model_field.attname)
-            if value is default or (
-                type(value) is type(default)
-                and not isinstance(value, list | dict)
-                and value == default
-            ):
-                values.append(prepped)
+        append = values.append
+        attrs = obj.__dict__
+        connection = self.connection
+        for index, (attname, model_field, default, prepped, plain) in enumerate(self.specs):
+            value = attrs[attname] if attname in attrs else getattr(obj, attname)
+            if value is default:
+                append(prepped)
                 continue
-            if type(value) in plain[index]:
-                values.append(value)
+            kind = type(value)
+            if kind in plain:
+                append(value)
                 continue
+            if kind is type(default):
+                if kind is list or kind is dict:
+                    if not value and not default:
+                        append(prepped)
+                        continue
+                elif value == default:
+                    append(prepped)
+                    continue
             previous = last[index]
             if (
                 previous is not None
-                and type(value) is type(previous[0])
-                and not isinstance(value, list | dict)
+                and kind is type(previous[0])
+                and kind is not list
+                and kind is not dict
                 and value == previous[0]
             ):
-                values.append(previous[1])
+                append(previous[1])
                 continue
             ready = model_field.get_db_prep_save(value, connection)
             last[index] = (value, ready)
-            values.append(ready)
+            append(ready)
         return values
 
     def insert(self, objs: list, *, returning: bool = False) -> None:
@@ -220,7 +222,7 @@ class RowInserter:
                 auto_field.pre_save(obj, True)
         last: list = [None] * len(self.fields)
         rows = [self.row(obj, last) for obj in objs]
-        with self.connection.cursor() as cursor:
+        with bulk_cursor(self.connection) as cursor:
             if not returning:
                 cursor.executemany(self.sql, rows)
             elif self.connection.vendor == "postgresql":
@@ -253,6 +255,20 @@ class RowInserter:
         attname = self.model._meta.pk.attname
         for obj, pk in zip(objs, ids, strict=True):
             setattr(obj, attname, pk)
+
+
+def bulk_cursor(connection):
+    """A cursor for many-row statements. On PostgreSQL it binds parameters on the server
+    (Django's own cursors quote every value into the SQL text on the client, which cost
+    more than the rest of an import's insert); the statements and their values are the
+    same, and it is Django's cursor wrapper (errors, query logging) around it."""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    import psycopg
+
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        return connection._prepare_cursor(psycopg.Cursor(connection.connection))
 
 
 def insert_rows(model, objs: list, *, returning: bool = False, using: str = "default") -> None:

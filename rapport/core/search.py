@@ -14,6 +14,8 @@ statement starts from the index, so the entity table is only probed by key.
 
 from __future__ import annotations
 
+import functools
+import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -24,6 +26,7 @@ from django.db.models import Q
 from django.db.models.expressions import RawSQL
 from django.urls import NoReverseMatch, reverse
 
+from rapport.core import phones
 from rapport.core.registry import Entity, registry
 from rapport.core.searchbackends import SearchBackend, SearchQuery, backend_for
 from rapport.core.searchbackends.base import ENTRY_TABLE, Row, chunks
@@ -67,19 +70,75 @@ def _phone_forms(text: str) -> list[str]:
     number typed the way people say it locally matches too."""
     forms: list[str] = []
     for token in text.split():
-        if not token.isdigit() or not 8 <= len(token) <= 15 or not _has_country_code(token):
-            continue
+        national = _national_form(token)
+        if national and national not in forms:
+            forms.append(national)
+    return forms
+
+
+@functools.lru_cache(maxsize=16384)
+def _national_form(token: str) -> str:
+    """The national digits of "+<token>" when that is a valid number, else "" (parsed
+    once per distinct token: a reindex or an import meets the same numbers again)."""
+    if not token.isdigit() or not 8 <= len(token) <= 15 or not _has_country_code(token):
+        return ""
+    if _cannot_be_valid(token):
+        return ""
+    parsed = phones.reparsed(token)
+    if parsed is None:
         try:
             parsed = phonenumbers.parse("+" + token, None)
         except phonenumbers.NumberParseException:
-            continue
-        if phonenumbers.is_valid_number(parsed):
-            national = digits(
-                phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
-            )
-            if national and national not in forms:
-                forms.append(national)
-    return forms
+            return ""
+    if not phonenumbers.is_valid_number(parsed):
+        return ""
+    return digits(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL))
+
+
+def _cannot_be_valid(token: str) -> bool:
+    """Whether "+<token>" cannot be a valid number, decided from its digit count alone.
+
+    `parse` takes the calling code as `_extract_country_code` does (the shortest prefix
+    that is one); what follows stays the national number unless the main region's
+    national prefix matches its start (then it may be stripped, or rewritten where the
+    region has a transform rule); `is_valid_number` wants a length the region lists. So
+    a number no region of the code has at that length is refused without the parse -
+    most of the nine-digit tails a search document also holds (tested against the
+    full check in rapport/core/tests/test_search_phone_forms.py)."""
+    for size in (1, 2, 3):
+        code = int(token[:size])
+        if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            prefix, lengths, shortest = _code_lengths(code)
+            rest = len(token) - size
+            if prefix is None or not prefix.match(token[size:]):
+                return lengths is not None and rest not in lengths
+            return rest < shortest
+    return False
+
+
+@functools.cache
+def _code_lengths(code: int) -> tuple[re.Pattern | None, frozenset[int] | None, int]:
+    """For calling code `code`: its main region's national prefix pattern (None: none),
+    the national lengths its regions list (None: unknown) and the fewest digits a parse
+    can leave when the prefix is stripped (0 when its main region rewrites it)."""
+    from phonenumbers.phonemetadata import PhoneMetadata
+
+    lengths: set[int] = set()
+    prefix, transform, known, shortest = None, False, True, 0
+    for index, region in enumerate(phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code, ())):
+        metadata = PhoneMetadata.metadata_for_region_or_calling_code(code, region)
+        if metadata is None or metadata.general_desc is None:
+            return None, None, 0
+        if index == 0 and metadata.national_prefix_for_parsing:
+            prefix = re.compile(metadata.national_prefix_for_parsing)
+            transform = bool(metadata.national_prefix_transform_rule)
+        region_lengths = [n for n in metadata.general_desc.possible_length or () if n > 0]
+        if not region_lengths:
+            known = False
+        lengths.update(region_lengths)
+    if known and lengths and not (prefix is not None and transform):
+        shortest = min(lengths)
+    return prefix, frozenset(lengths) if known and lengths else None, shortest
 
 
 def _dedupe(words: Iterable[str]) -> str:
@@ -98,7 +157,10 @@ def document_row(entity: type[Entity], obj) -> Row:
     text = str(doc.get("text") or "")
     numbers = " ".join(word for word in text.split() if word.isdigit())  # all-digit words
     plain = " ".join([title, subtitle, text])
-    body = _dedupe(fold(plain).split() + transliterations(plain) + _phone_forms(numbers))
+    # Only Cyrillic words have other spellings: ASCII text (most of it) is not scanned.
+    cyrillic = "" if plain.isascii() else " ".join(w for w in plain.split() if not w.isascii())
+    spellings = transliterations(cyrillic) if cyrillic else []
+    body = _dedupe(fold(plain).split() + spellings + _phone_forms(numbers))
     title_key = fold(title)[:300]
     sort_key = str(getattr(obj, "sort_key", "") or "")[:300] or title_key
     return Row(entity.key, obj.pk, title, subtitle, title_key, sort_key, body)

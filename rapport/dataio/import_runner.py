@@ -22,13 +22,14 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from rapport.core import audit, context, customfields
+from rapport.core.bulk import bulk_cursor
 from rapport.dataio import readers
 from rapport.dataio.import_batch import Batch, Outcome
 from rapport.dataio.models import ImportJob, ImportRow
 
 logger = logging.getLogger("rapport.imports")
 
-BATCH_SIZE = 500
+BATCH_SIZE = 1000
 RUNNABLE = (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING, ImportJob.Status.FAILED)
 COUNTERS = {
     ImportRow.Outcome.CREATED: "created_count",
@@ -153,7 +154,7 @@ def _insert_rows(job_id: int, outcomes: list[Outcome]) -> None:
         )
         for o in outcomes
     ]
-    with connection.cursor() as cursor:
+    with bulk_cursor(connection) as cursor:
         cursor.executemany(sql, params)
 
 

@@ -8,6 +8,7 @@ columns and also split one cell on ";", ",", newlines or Google's " ::: ".
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -251,6 +252,7 @@ def _single(ctx: BuildContext, record: Record, target: str, column: int, text: s
     record.columns.setdefault(_data_key(target), column)
 
 
+@functools.lru_cache(maxsize=1024)
 def _data_key(target: str) -> str:
     if target.startswith("address_"):
         return "addresses"

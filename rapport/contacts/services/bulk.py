@@ -65,22 +65,30 @@ def _index_now(objs: list, children: list[dict[str, list]]) -> None:
             obj.__dict__.pop("_prefetched_objects_cache", None)
 
 
-def _fresh_instances(model):
+def _fresh_instances(model, prepare=None):
     """A factory of unsaved `model()` instances that copies one default instance instead
     of running `Model.__init__` (a third of the per-row cost for wide models); mutable
-    defaults are copied per instance, so no two share a dict or list."""
+    defaults are copied per instance, so no two share a dict or list. `prepare(obj)`, when
+    given, is applied to the default instance once (the same for every row of a batch)
+    and its cached related objects are kept."""
     template = model()
+    if prepare is not None:
+        prepare(template)
     mutable = [
         k for k, v in template.__dict__.items() if isinstance(v, dict | list) and k != "_state"
     ]
     state_class = type(template._state)
+    cached = template._state.fields_cache
 
     def make():
         obj = model.__new__(model)
         values = template.__dict__.copy()
         for key in mutable:
-            values[key] = copy.deepcopy(values[key])
-        values["_state"] = state_class()
+            value = values[key]
+            values[key] = type(value)() if not value else copy.deepcopy(value)
+        state = values["_state"] = state_class()
+        if cached:
+            state.fields_cache = dict(cached)
         obj.__dict__ = values
         return obj
 
@@ -101,8 +109,16 @@ def _create_event(actor, obj, data: dict, now, template: AuditEvent) -> AuditEve
     for key in sorted(data):
         value = data[key]
         kind = type(value)
-        if kind is list and all(type(v) is str for v in value):
-            value = list(value)
+        if kind is str:  # most values: kept unless empty
+            if value:
+                changes[key] = [None, value]
+            continue
+        if value is None:
+            continue
+        if kind is list:
+            if not value:
+                continue
+            value = list(value) if all(type(v) is str for v in value) else audit.jsonable(value)
         elif kind not in _PLAIN:
             value = audit.jsonable(value)
         if value not in _EMPTY:
@@ -178,18 +194,34 @@ def person_bulk_create(*, actor, rows: list[Mapping[str, Any]]) -> list[Person]:
     rows_children: list[dict] = []
     errors: dict[str, list] = {}
     fresh = _fresh_instances(Person)
+
+    def owned_and_stamped(person: Person) -> None:
+        apply_ownership(person, actor=actor, creating=True)
+        stamp(person, actor=actor, creating=True)
+
+    # A row without its own owner or team starts as every other such row: owned and
+    # stamped for the actor (done once; the timestamps are set for the batch below).
+    default = _fresh_instances(Person, owned_and_stamped)
     for index, data in enumerate(rows):
         try:
             check_personal(actor, data)
-            person = fresh()
-            apply_ownership(
-                person, actor=actor, owner=data.get("owner"), team=data.get("team"), creating=True
-            )
-            children = _apply_person(person, data, actor=actor, creating=True)
+            if data.get("owner") is None and data.get("team") is None:
+                person = default()
+                children = _apply_person(person, data, actor=actor, creating=True)
+            else:
+                person = fresh()
+                apply_ownership(
+                    person,
+                    actor=actor,
+                    owner=data.get("owner"),
+                    team=data.get("team"),
+                    creating=True,
+                )
+                children = _apply_person(person, data, actor=actor, creating=True)
+                stamp(person, actor=actor, creating=True)
         except ValidationError as exc:
             errors.update(_bulk_errors(index, exc))
             continue
-        stamp(person, actor=actor, creating=True)
         emails = children.get("emails") or []
         person.primary_email = next((e["address"] for e in emails if e["primary"]), "")
         numbers = children.get("phones") or []

@@ -61,6 +61,7 @@ def test_strategy_match_and_overrides_reach_the_run(tmp_path, alice):
     PersonFactory(
         actor=alice,
         first_name="Ann",
+        last_name="Kowalska",  # not Faker's: a drawn "Lee" would leave nothing to update
         phones=[{"number": "+380671234567"}],
         emails=[{"address": "ann@example.com"}],
     )
