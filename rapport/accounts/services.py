@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, datetime
 
 from django.contrib.auth.password_validation import validate_password
+from django.db import connections, models, router
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from rapport.accounts.models import (
     TOKEN_PREFIX,
@@ -239,15 +242,54 @@ def token_revoke(*, actor, token: ApiToken) -> None:
         )
 
 
+def _from_row(model, fields, values):
+    """A model instance from raw column values, converted the way the ORM would."""
+    converted = []
+    for field, value in zip(fields, values, strict=True):
+        if value is not None:
+            if isinstance(field, models.DateTimeField) and not isinstance(value, datetime):
+                value = parse_datetime(value)
+            if isinstance(value, datetime) and timezone.is_naive(value):
+                value = timezone.make_aware(value, UTC)
+            elif isinstance(field, models.BooleanField):
+                value = bool(value)
+        converted.append(value)
+    return model.from_db(router.db_for_read(model), [f.attname for f in fields], converted)
+
+
+_TOKEN_FIELDS = [
+    ApiToken._meta.get_field(n) for n in ("id", "user", "name", "prefix", "last_used_at")
+]
+
+
+def _active_token(digest: str) -> ApiToken | None:
+    """The unrevoked token with this digest and its user, in one fixed-shape statement
+    (every API request asks it; decision 0034)."""
+    user_fields = list(User._meta.concrete_fields)
+    columns = [f'"t"."{f.column}"' for f in _TOKEN_FIELDS]
+    columns += [f'"u"."{f.column}"' for f in user_fields]
+    # Identifiers come from the models; the digest travels as a parameter.
+    sql = (
+        f"SELECT {', '.join(columns)} FROM {ApiToken._meta.db_table} t "  # noqa: S608  # nosec B608
+        f"JOIN {User._meta.db_table} u ON u.id = t.user_id "
+        "WHERE t.digest = %s AND t.revoked_at IS NULL"
+    )
+    with connections[router.db_for_read(ApiToken)].cursor() as cursor:
+        cursor.execute(sql, [digest])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    width = len(_TOKEN_FIELDS)
+    token = _from_row(ApiToken, _TOKEN_FIELDS, row[:width])
+    token.user = _from_row(User, user_fields, row[width:])
+    return token
+
+
 def token_authenticate(raw: str) -> User | None:
     """The active user behind a raw token, updating last_used_at at most once a minute."""
     if not raw.startswith(TOKEN_PREFIX):
         return None
-    token = (
-        ApiToken.objects.select_related("user")
-        .filter(digest=hash_token(raw), revoked_at__isnull=True)
-        .first()
-    )
+    token = _active_token(hash_token(raw))
     if token is None or not token.user.is_active:
         return None
     now = timezone.now()

@@ -10,8 +10,9 @@ from django.utils.translation import pgettext_lazy
 
 from rapport.contacts import services
 from rapport.contacts.filters import CompanyFilterSet, PersonFilterSet
-from rapport.contacts.models import Company, EmailAddress, Person, PhoneNumber
-from rapport.core import permissions
+from rapport.contacts.models import Company, ContactGroup, EmailAddress, Person, PhoneNumber
+from rapport.core import permissions, rawvalues
+from rapport.core.models import Tag
 from rapport.core.registry import Column, Entity, register
 from rapport.core.text import digits, fold
 
@@ -147,6 +148,34 @@ class PersonEntity(Entity):
         )
 
     @classmethod
+    def detail_page_queryset(cls, qs: QuerySet) -> QuerySet:
+        return qs.select_related("owner", "team", "company", "created_by", "updated_by")
+
+    @classmethod
+    def detail_page_prefetch(cls, obj: Person) -> None:
+        """Emails, phones, tags and groups in one statement (the four prefetches of
+        `detail_queryset` were four), in the same order, as rows of those models holding
+        the columns the page shows (any other column is read if asked for)."""
+        db = obj._state.db
+        emails, phones, tags, groups = [], [], [], []
+        for kind, pk, position, rid, text, label, primary in _related_rows([obj.pk]):
+            if kind == "e":
+                values = [rid, pk, text, label, bool(primary), position]
+                emails.append(EmailAddress.from_db(db, _EMAIL_FIELDS, values))
+            elif kind == "p":
+                phones.append(
+                    PhoneNumber.from_db(db, _PHONE_FIELDS, [rid, pk, text, label, position])
+                )
+            elif kind == "t":
+                tags.append(Tag.from_db(db, ["id", "name"], [rid, text]))
+            else:
+                groups.append(ContactGroup.from_db(db, ["id", "name"], [rid, text]))
+        _fill_prefetched(obj, "emails", emails)
+        _fill_prefetched(obj, "phones", phones)
+        _fill_prefetched(obj, "tags", sorted(tags, key=lambda t: (t.name, t.pk)))
+        _fill_prefetched(obj, "groups", sorted(groups, key=lambda g: (g.name, g.pk)))
+
+    @classmethod
     def search_document(cls, obj: Person) -> dict[str, str]:
         emails = [e.address for e in obj.emails.all()]
         numbers = [p.number for p in obj.phones.all()]
@@ -202,13 +231,18 @@ class PersonEntity(Entity):
         return qs.values(*cls.API_FIELDS)
 
     @classmethod
+    def api_list_fetch(cls, qs: QuerySet) -> list:
+        return rawvalues.fetch(qs)
+
+    @classmethod
     def api_list_items(cls, items: list, user) -> list[dict[str, Any]]:
+        """`serialize`'s JSON for each raw row (`rawvalues.fetch`) and its related rows."""
         ids = [row["id"] for row in items]
         emails: dict[int, list] = {}
         phones: dict[int, list] = {}
         tags: dict[int, list] = {}
         groups: dict[int, list] = {}
-        for kind, pk, text, label, primary in _related_rows(ids):
+        for kind, pk, _position, _id, text, label, primary in _related_rows(ids):
             if kind == "e":
                 emails.setdefault(pk, []).append(
                     {"address": text, "label": label, "primary": bool(primary)}
@@ -220,6 +254,8 @@ class PersonEntity(Entity):
             else:
                 groups.setdefault(pk, []).append(text)
         personal = permissions.has_field_permission(user, permissions.PERSONAL_DATA)
+        column = rawvalues.json_column
+        moment = rawvalues.json_datetime
         out = []
         for row in items:
             pk = row["id"]
@@ -227,17 +263,24 @@ class PersonEntity(Entity):
             data["emails"] = emails.get(pk, [])
             data["phones"] = phones.get(pk, [])
             data["company"] = row["company_id"]
-            for key in cls.API_FIELDS[7:15]:
+            data["job_title"] = row["job_title"]
+            data["addresses"] = column(row["addresses"])
+            data["websites"] = column(row["websites"])
+            data["social_profiles"] = column(row["social_profiles"])
+            for key in ("language", "time_zone", "source", "notes"):
                 data[key] = row[key]
             data["tags"] = sorted(tags.get(pk, []))
             data["groups"] = sorted(groups.get(pk, []))
-            data["custom_fields"] = row["custom_fields"]
+            data["custom_fields"] = column(row["custom_fields"])
             data["owner"] = row["owner_id"]
             data["team"] = row["team_id"]
-            for key in ("version", "created_at", "updated_at", "deleted_at"):
-                data[key] = row[key]
+            data["version"] = row["version"]
+            data["created_at"] = moment(row["created_at"])
+            data["updated_at"] = moment(row["updated_at"])
+            data["deleted_at"] = moment(row["deleted_at"])
             if personal:
-                for key in ("birthday", "gender", "family_status", "income_band"):
+                data["birthday"] = rawvalues.json_date(row["birthday"])
+                for key in ("gender", "family_status", "income_band"):
                     data[key] = row[key]
             out.append(data)
         return out
@@ -369,10 +412,10 @@ class CompanyEntity(Entity):
 
 
 def _related_rows(ids: list[int]) -> list[tuple]:
-    """(kind, person id, text, label, primary) of the people's emails ("e") and phones
-    ("p") in their order, tag names ("t") and group names ("g"): one round trip for a
-    page of the API list, written as SQL because four ORM queries cost more to build than
-    to run."""
+    """(kind, person id, position, id, text, label, primary) of the people's emails ("e")
+    and phones ("p") in their order, tags ("t") and groups ("g") by id: one round trip
+    for a page of the API list or a person's page, written as SQL because four ORM
+    queries cost more to build than to run."""
     if not ids:
         return []
     from django.db import connection
@@ -389,14 +432,33 @@ def _related_rows(ids: list[int]) -> list[tuple]:
         f"FROM {quote(EmailAddress._meta.db_table)} WHERE person_id IN ({marks}) "
         "UNION ALL SELECT 'p', person_id, position, id, number, label, NULL "
         f"FROM {quote(PhoneNumber._meta.db_table)} WHERE person_id IN ({marks}) "
-        f"UNION ALL SELECT 't', l.{person_col}, 0, 0, t.name, '', NULL "
+        f"UNION ALL SELECT 't', l.{person_col}, 0, t.id, t.name, '', NULL "
         f"FROM {quote(tag_link._meta.db_table)} l JOIN {quote(tag_table)} t "
         f"ON t.id = l.{tag_field.m2m_reverse_name()} WHERE l.{person_col} IN ({marks}) "
-        f"UNION ALL SELECT 'g', l.{person_col}, 0, 0, g.name, '', NULL "
+        f"UNION ALL SELECT 'g', l.{person_col}, 0, g.id, g.name, '', NULL "
         f"FROM {quote(group_link._meta.db_table)} l JOIN {quote(group_table)} g "
         f"ON g.id = l.{group_field.m2m_reverse_name()} WHERE l.{person_col} IN ({marks})"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*ids, *ids, *ids, *ids])
         rows = sorted(cursor.fetchall(), key=lambda row: row[:4])  # emails, phones in order
-    return [(kind, pk, text, label, primary) for kind, pk, _p, _i, text, label, primary in rows]
+    return rows
+
+
+def _fill_prefetched(obj, name: str, rows: list) -> None:
+    """Set what `obj.<name>.all()` returns, as a prefetch would have."""
+    manager = getattr(obj, name)
+    cache_name = (
+        getattr(manager, "prefetch_cache_name", None) or manager.field.remote_field.cache_name
+    )
+    if not hasattr(obj, "_prefetched_objects_cache"):
+        obj._prefetched_objects_cache = {}
+    obj._prefetched_objects_cache.pop(cache_name, None)
+    qs = manager.get_queryset()
+    qs._result_cache = rows
+    qs._prefetch_done = True
+    obj._prefetched_objects_cache[cache_name] = qs
+
+
+_EMAIL_FIELDS = ["id", "person_id", "address", "label", "primary", "position"]
+_PHONE_FIELDS = ["id", "person_id", "number", "label", "position"]

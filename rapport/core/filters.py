@@ -158,17 +158,47 @@ class EntityFilterSet(django_filters.FilterSet):
 
     entity_key: str = ""
 
-    def __init__(self, data=None, queryset=None, *, request=None, user=None, prefix=None):
+    def __init__(
+        self,
+        data=None,
+        queryset=None,
+        *,
+        request=None,
+        user=None,
+        prefix=None,
+        given_only: bool = False,
+    ):
+        """With `given_only`, only the filters `data` names are built (and custom-field
+        definitions are read only when a `cf_` key is given): the same rows and the same
+        errors, without copying a dozen filters and form fields that would only be
+        skipped. Lists use it; a filter panel takes its fields from `panel_fields`."""
         self.user = user if user is not None else getattr(request, "user", None)
         self._raw = data
+        keys = frozenset(data.keys()) if given_only and data is not None else None
+        if keys is not None:
+            self.base_filters = {k: f for k, f in type(self).base_filters.items() if k in keys}
         super().__init__(data=data, queryset=queryset, request=request, prefix=prefix)
         for flt in self.filters.values():
             if is_id_filter(flt):  # an id past 64 bits is a 400, not a database overflow
                 flt.extra.update(min_value=1, max_value=MAX_ID, decimal_places=0)
+        if keys is not None and not any(k.startswith("cf_") for k in keys):
+            return
         for definition in CustomFieldDefinition.objects.filter(entity=self.entity_key):
-            self.filters[f"cf_{definition.slug}"] = django_filters.CharFilter(
-                method="filter_custom", label=definition.label, field_name=definition.slug
-            )
+            name = f"cf_{definition.slug}"
+            if keys is None or name in keys:
+                flt = django_filters.CharFilter(
+                    method="filter_custom", label=definition.label, field_name=definition.slug
+                )
+                flt.parent = self  # what FilterSet.__init__ does for declared filters
+                self.filters[name] = flt
+
+    def panel_fields(self) -> list[tuple[str, str]]:
+        """(name, label) of every filter the whole form would show, custom fields last,
+        whether or not this instance built them (`given_only`)."""
+        fields = [(name, str(flt.label)) for name, flt in type(self).base_filters.items()]
+        definitions = CustomFieldDefinition.objects.filter(entity=self.entity_key)
+        fields += [(f"cf_{d.slug}", d.label) for d in definitions]
+        return fields
 
     # --- strictness ------------------------------------------------------------------
     def unknown_keys(self) -> list[str]:
@@ -263,8 +293,26 @@ class EntityFilterSet(django_filters.FilterSet):
                     bounds[f"created_at__{lookup}"] = parse_moment(value, key)
                 except ValidationError:
                     return False  # the filter itself reports it
-        window = qs.filter(**bounds).order_by().values("pk")[:WALK_MIN_ROWS]
-        return window.count() >= WALK_MIN_ROWS
+        from rapport.core.selectors import COUNT_CAP
+
+        # Counted far enough to also be the list's capped count when the range is the
+        # only filter (`known_count`): one count instead of two.
+        self._window_limit = max(WALK_MIN_ROWS, COUNT_CAP + 1)
+        window = qs.filter(**bounds).order_by().values("pk")[: self._window_limit]
+        self._window_rows = window.count()
+        return self._window_rows >= WALK_MIN_ROWS
+
+    def known_count(self, cap: int) -> int | None:
+        """The filtered rows counted up to `cap + 1`, when the created-range probe already
+        counted exactly them: the range is the only filter with a value, and the probe
+        went at least that far. None otherwise (the caller counts)."""
+        rows = getattr(self, "_window_rows", None)
+        if rows is None or self._window_limit < cap + 1:
+            return None
+        given = {k for k, v in self.form.cleaned_data.items() if v not in (None, "", [], ())}
+        if not given <= {"created_after", "created_before"}:
+            return None
+        return min(rows, cap + 1)
 
     def filter_updated_after(self, qs, name, value):
         return qs.filter(updated_at__gte=parse_moment(value, "updated_after"))
@@ -285,7 +333,7 @@ class EntityFilterSet(django_filters.FilterSet):
             try:
                 number = float(value)
             except ValueError as exc:
-                raise ValidationError({name: [_("Enter a number.")]}) from exc
+                raise ValidationError({f"cf_{slug}": [_("Enter a number.")]}) from exc
             return qs.filter(**{key: int(number) if number.is_integer() else number})
         if kind == CustomFieldDefinition.Kind.MULTI_CHOICE:
             return qs.filter(**{f"{key}__icontains": f'"{value}"'})

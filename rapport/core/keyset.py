@@ -13,7 +13,7 @@ import datetime
 import decimal
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -180,15 +180,17 @@ def paginate(
     filters: Mapping[str, Any],
     cursor: str | None,
     limit: int,
+    fetch: Callable[[QuerySet], list] = list,
 ) -> Page:
-    """One page of `qs` after `cursor`, fetching limit + 1 rows to know if more follow."""
+    """One page of `qs` after `cursor`, fetching limit + 1 rows to know if more follow
+    (`fetch` runs the sliced queryset: `rawvalues.fetch` for a JSON list's raw cells)."""
     bound = binding(ordering, filters)
     keys = {f"_k{i}": F(name) for i, (name, _) in enumerate(ordering.fields)}
     qs = qs.annotate(**keys).order_by(*ordering.order_by(qs.model))
     if cursor:
         values = read_cursor(cursor, bound, len(ordering.fields))
         qs = qs.filter(after_q(ordering, values, qs.model))
-    rows = list(qs[: limit + 1])
+    rows = fetch(qs[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = None

@@ -6,9 +6,11 @@ link whose URL does not resolve is left out, so the menu never holds dead links.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
-from django.urls import NoReverseMatch, reverse
+from django.conf import settings
+from django.urls import NoReverseMatch, get_script_prefix, reverse
 from django.utils.translation import gettext_lazy as _
 
 from rapport.core import permissions
@@ -46,7 +48,13 @@ class NavGroup:
 
 
 def url_or_none(name: str, *args) -> str | None:
-    """Reverse a URL name, or None when no app defines it (yet)."""
+    """Reverse a URL name, or None when no app defines it (yet). Every page's menus ask
+    for the same dozen names: each answer is kept per script prefix and URLconf."""
+    return _reversed(name, args, get_script_prefix(), settings.ROOT_URLCONF)
+
+
+@functools.lru_cache(maxsize=1024)
+def _reversed(name: str, args: tuple, _prefix: str, _urlconf: str) -> str | None:
     try:
         return reverse(name, args=args)
     except NoReverseMatch:

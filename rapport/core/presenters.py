@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Manager
-from django.utils import dateformat, formats, timezone
+from django.utils import formats, timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import capfirst
@@ -128,7 +128,9 @@ def timeline(events: list, model, record=None) -> list[dict[str, Any]]:
     from rapport.core.models import AuditEvent
 
     action_labels = dict(AuditEvent.Action.choices)
-    moment_format = formats.get_format("SHORT_DATETIME_FORMAT")  # looked up once a page
+    from rapport.core.listrows import date_formatter
+
+    moment = date_formatter(formats.get_format("SHORT_DATETIME_FORMAT"))  # once a page
     zone = timezone.get_current_timezone()
     actions: dict[str, str] = {}  # each action and field label translated once per page
     labels: dict[str, str] = {}
@@ -155,7 +157,7 @@ def timeline(events: list, model, record=None) -> list[dict[str, Any]]:
                 "changes": changes,
                 "action_label": actions[event.action],
                 "at_iso": at.isoformat(),
-                "at_display": dateformat.format(at, moment_format),
+                "at_display": moment(at),
             }
         )
     return rows

@@ -70,9 +70,26 @@ class Entity:
         return qs.defer(*cls.list_page_defer) if cls.list_page_defer else qs
 
     @classmethod
+    def detail_page_queryset(cls, qs: QuerySet) -> QuerySet:
+        """The record page's query (default: `detail_queryset`); an entity may leave some
+        related rows to `detail_page_prefetch`."""
+        return cls.detail_queryset(qs)
+
+    @classmethod
+    def detail_page_prefetch(cls, obj) -> None:
+        """Fills what `detail_page_queryset` left out, on the one record, for display only
+        (default: nothing)."""
+
+    @classmethod
     def api_list_queryset(cls, qs: QuerySet) -> QuerySet:
         """What an API list page reads (default: the detail query, serialised per row)."""
         return cls.detail_queryset(qs)
+
+    @classmethod
+    def api_list_fetch(cls, qs: QuerySet) -> list:
+        """Runs one sliced `api_list_queryset` (an entity that builds items from raw cells
+        uses `rawvalues.fetch`)."""
+        return list(qs)
 
     @classmethod
     def api_list_items(cls, items: list, user) -> list[dict[str, Any]]:

@@ -127,6 +127,37 @@ def test_unknown_filter_is_400(alice):
     assert is_problem(response, 400) and fields_of(response) == ["tags"]
 
 
+def test_custom_field_filters_are_read_only_when_asked_for(alice):
+    """An API list builds only the filters its query names: custom-field definitions are
+    read for a `cf_` key and not otherwise, with the same answers and the same 400s."""
+    from rapport.core.models import CustomFieldDefinition
+
+    CustomFieldDefinition.objects.create(entity="person", slug="score", label="S", kind="number")
+    high = services.person_create(
+        actor=alice, data={"first_name": "High", "custom_fields": {"score": 9}, "tags": ["t"]}
+    )
+    services.person_create(actor=alice, data={"first_name": "Low", "custom_fields": {"score": 1}})
+    client = ApiClient(alice)
+    client.get("/people")  # token bookkeeping happens once a minute
+
+    def run(params):
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get("/people", params)
+        reads = [q["sql"] for q in ctx.captured_queries if "customfielddefinition" in q["sql"]]
+        return response, len(reads)
+
+    plain, plain_reads = run({"tag": "t"})
+    assert [i["id"] for i in plain.json()["items"]] == [high.pk] and plain_reads == 0
+    custom, custom_reads = run({"cf_score": "9"})
+    assert [i["id"] for i in custom.json()["items"]] == [high.pk] and custom_reads >= 1
+    both, _ = run({"cf_score": "1", "tag": "t"})
+    assert both.json()["items"] == []
+    unknown, _ = run({"cf_nothing": "1", "tag": "t"})
+    assert is_problem(unknown, 400) and fields_of(unknown) == ["cf_nothing"]
+    bad, _ = run({"cf_score": "many"})
+    assert is_problem(bad, 400) and fields_of(bad) == ["cf_score"]
+
+
 def test_limit_defaults_to_50(alice):
     for i in range(55):
         services.person_create(actor=alice, data={"first_name": f"N{i:02d}"})
@@ -183,8 +214,11 @@ def test_list_items_are_exactly_what_the_record_endpoint_serialises(who, request
     `serialize()` of the record, personal fields only for those allowed to see them."""
     from rapport.contacts.entities import PersonEntity
     from rapport.contacts.models import Person
+    from rapport.core.models import CustomFieldDefinition
 
     user = request.getfixturevalue(who)
+    CustomFieldDefinition.objects.create(entity="person", slug="score", label="S", kind="number")
+    CustomFieldDefinition.objects.create(entity="person", slug="note", label="N", kind="text")
     company = CompanyFactory(actor=alice)
     for i in range(3):
         person = PersonFactory(
@@ -195,10 +229,20 @@ def test_list_items_are_exactly_what_the_record_endpoint_serialises(who, request
             phones=[{"number": f"+38044123{i:04d}"}],
         )
         services.employment_add(actor=alice, person=person, company=company)
+        if i == 1:  # the list reads JSON columns raw: empty and filled ones, non-ASCII text
+            continue
         services.person_update(
             actor=admin,  # birthday is personal data: alice may not set (or see) it
             person=Person.objects.get(pk=person.pk),
-            data={"birthday": datetime.date(1990, 1, i + 1), "notes": f"n{i}"},
+            data={
+                "birthday": datetime.date(1990, 1, i + 1),
+                "gender": "female",
+                "notes": f"n{i} «Łódź»",
+                "addresses": [{"city": "Київ", "country": "UA", "street": 'a "b" \\ c'}],
+                "websites": ["https://example.com/ü"],
+                "social_profiles": [{"network": "telegram", "handle": "@olena"}],
+                "custom_fields": {"score": 4.5 + i, "note": "Złoty 🙂"},
+            },
         )
     items = walk(ApiClient(user), "/people", {"limit": 2})
     assert items, "the user sees the people of alice's team"

@@ -83,3 +83,70 @@ def test_filter_panel_keeps_every_value_escaped_and_names_the_bad_one(alice):
     assert "<script>x</script>" not in panel.group(1)
     labels = re.findall(r'<label class="field-label" for="filter-([^"]+)">', panel.group(1))
     assert labels == list(fields)  # every input has its label
+
+
+def _panel_names(html: str) -> list[str]:
+    panel = re.search(r'<div class="filter-panel">(.*?)</div>\s*<div class="mt-3', html, re.S)
+    return re.findall(r'<input type="text" id="filter-[^"]+" name="([^"]+)"', panel.group(1))
+
+
+def test_filter_panel_shows_every_filter_whichever_the_query_names(alice):
+    """The list builds only the filters its query names; the panel still offers all of
+    them, custom fields included, and a custom-field filter narrows the rows."""
+    from rapport.contacts.filters import PersonFilterSet
+    from rapport.core.models import CustomFieldDefinition
+
+    CustomFieldDefinition.objects.create(
+        entity="person", slug="score", label="Score <b>", kind="number"
+    )
+    services.person_create(
+        actor=alice, data={"first_name": "Highscore", "custom_fields": {"score": 9}}
+    )
+    services.person_create(
+        actor=alice, data={"first_name": "Lowscore", "custom_fields": {"score": 1}}
+    )
+    web = browser(alice)
+    everything = [n for n in PersonFilterSet.base_filters if n != "q"] + ["cf_score"]
+    plain = web.get("/people/").content.decode()
+    assert _panel_names(plain) == everything
+    assert "Highscore" in plain and "Lowscore" in plain
+    narrowed = web.get("/people/", {"cf_score": "9", "owner": "me"}).content.decode()
+    assert _panel_names(narrowed) == everything
+    assert "Highscore" in narrowed and "Lowscore" not in narrowed
+    assert "Score &lt;b&gt;" in narrowed and "Score <b>" not in narrowed
+    bad = web.get("/people/", {"cf_score": "many"})
+    assert bad.status_code == 200 and "Lowscore" not in bad.content.decode()
+    assert "cf_score" in bad.context["page"].field_errors
+
+
+def _headers(html: str) -> list[str]:
+    head = re.search(r"<thead>(.*?)</thead>", html, re.S).group(1)
+    return re.findall(r'<th scope="col">(.*?)</th>', head, re.S)
+
+
+def test_sort_links_keep_the_query_and_flip_the_direction(alice):
+    services.person_create(actor=alice, data={"first_name": "Ann"})
+    web = browser(alice)
+    html = web.get("/people/", {"columns": "name,tags,created_at", "q": "<a&b>"}).content.decode()
+    name, tags, created = _headers(html)
+    # The default order (name, ascending) is the active one; its link asks for descending.
+    assert 'class="sort-link sort-active"' in name and "<svg" in name
+    href = re.search(r'href="([^"]+)"', name).group(1)
+    assert href == "/people/?columns=name%2Ctags%2Ccreated_at&amp;q=%3Ca%26b%3E&amp;ordering=-name"
+    assert tags == "Tags"  # no index behind it: no link
+    assert 'class="sort-link"' in created and "ordering=created_at" in created
+    assert "<svg" not in created
+    flipped = web.get(href.replace("&amp;", "&")).content.decode()
+    name = _headers(flipped)[0]
+    assert 'class="sort-link sort-active"' in name and "ordering=name" in name
+    assert "ordering=-name" not in name
+    assert "<a&b>" not in flipped and "&lt;a&amp;b&gt;" in flipped
+
+
+def test_column_picker_ticks_the_shown_columns(alice):
+    html = browser(alice).get("/people/", {"columns": "name,tags"}).content.decode()
+    boxes = re.findall(r'name="columns" value="([^"]+)"( checked)?>', html)
+    ticked = [key for key, checked in boxes if checked]
+    assert ticked == ["name", "tags"]
+    assert {"company", "email", "created_at"} <= {key for key, _ in boxes}
+    assert "birthday" not in {key for key, _ in boxes}  # personal: alice may not see it

@@ -243,6 +243,40 @@ def test_phones_display_prettily_with_tel_links(alice):
     assert "+380 44 123 4567" in html
 
 
+def test_person_page_reads_its_related_rows_in_one_statement(alice):
+    """Emails and phones in their order, tags and groups by name, as the prefetches gave
+    them, from one statement; the edit form still gets whole rows."""
+    record = person(
+        alice,
+        emails=[
+            {"address": "b@example.com", "label": "work"},
+            {"address": "a@example.com", "label": "<home>"},
+        ],
+        phones=[{"number": "+380441234567", "label": "desk"}, {"number": "+48221234567"}],
+        tags=["zeta", "alpha", "mid"],
+        groups=["Friends", "Business"],
+    )
+    web = browser(alice)
+    web.get(f"/people/{record.pk}/")
+    with CaptureQueriesContext(connection) as ctx:
+        html = web.get(f"/people/{record.pk}/").content.decode()
+    related = [
+        q["sql"]
+        for q in ctx.captured_queries
+        if any(t in q["sql"] for t in ("contacts_emailaddress", "contacts_phonenumber", "core_tag"))
+    ]
+    assert len(related) == 1
+    assert html.index("b@example.com") < html.index("a@example.com")
+    assert "&lt;home&gt;" in html and "<home>" not in html
+    assert html.index("+380 44 123 4567") < html.index("+48 22 123 45 67")
+    badges = re.findall(r'badge badge-accent">.*?</svg>([^<]+)</span>', html)
+    assert badges[:3] == ["alpha", "mid", "zeta"]
+    assert html.index(">Business<") < html.index(">Friends<")
+    assert html.count('class="badge badge-accent">primary') == 1
+    form = web.get(f"/people/{record.pk}/edit/").content.decode()
+    assert "b@example.com" in form and "a@example.com" in form
+
+
 # --- lists -------------------------------------------------------------------------------
 
 
@@ -375,8 +409,15 @@ def test_saved_views_private_shared_and_deletable_by_owner(alice, bob):
     web.post("/people/views/", {"name": "Team list", "shared": "on", "query": "ordering=name"})
     vips = SavedView.objects.get(name="VIPs")
     assert vips.params == {"tag": ["vip"], "ordering": ["-name"]} and vips.columns == ["name"]
-    assert "VIPs" in web.get("/people/").content.decode()
+    SavedView.objects.create(entity="company", name="Acme only", user=alice, params={})
+    page = web.get("/people/").content.decode()
+    assert 'href="/people/?tag=vip&amp;ordering=-name&amp;columns=name"' in page
+    menu = re.search(r'<div class="menu-panel menu-panel-left w-72">(.*?)</details>', page, re.S)
+    assert menu.group(1).index("Team list") < menu.group(1).index("VIPs")  # by name
+    assert "Acme only" not in page  # another entity's view
+    assert page.count('data-confirm="Delete this saved view?"') == 2  # alice owns both
     bob_page = browser(bob).get("/people/").content.decode()
+    assert 'data-confirm="Delete this saved view?"' not in bob_page
     assert "Team list" in bob_page and "VIPs" not in bob_page
     shared = SavedView.objects.get(name="Team list")
     assert browser(bob).post(f"/people/views/{shared.pk}/delete/").status_code == 404

@@ -65,7 +65,7 @@ def filterset_for(entity) -> type[EntityFilterSet]:
 
 def list_page(entity, user, params, queryset) -> ListResult:
     """One page of `queryset` (already restricted) filtered and ordered by `params`."""
-    filterset = filterset_for(entity)(params, queryset, user=user)
+    filterset = filterset_for(entity)(params, queryset, user=user, given_only=True)
     unknown = filterset.unknown_keys()
     if unknown:
         raise _bad_query(
@@ -96,6 +96,7 @@ def list_page(entity, user, params, queryset) -> ListResult:
             filters=filters,
             cursor=params.get("cursor") or None,
             limit=limit,
+            fetch=entity.api_list_fetch,
         )
     except ValidationError as exc:
         raise _bad_query(errors_from_django(exc)) from exc

@@ -72,15 +72,9 @@ def icon(name: str, css: str = "size-5") -> str:
 @register.simple_tag(takes_context=True)
 def query(context, **changes) -> str:
     """The current query string with some parameters replaced (None removes one)."""
-    request = context["request"]
-    params = dict(request.GET.lists())  # not QueryDict.copy(): a deep copy per link
-    for key, value in changes.items():
-        if value is None or value == "":
-            params.pop(key, None)
-        else:
-            params[key] = [value]
-    encoded = urlencode([(key, str(item)) for key, items in params.items() for item in items])
-    return f"?{encoded}" if encoded else "?"
+    from rapport.core.listrows import query_string
+
+    return query_string(context["request"].GET, **changes)
 
 
 @register.simple_tag

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+
+from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponsePermanentRedirect
@@ -41,16 +44,25 @@ class KitView(LoginRequiredMixin, View):
         manager = self.entity.model.all_objects if trashed else self.entity.model.objects
         return manager.restrict(self.request.user, "view")
 
-    def get_visible(self, pk: int, *, detail: bool = False, trashed: bool = False):
-        """The record if the user may view it; 404 exactly as if it did not exist."""
+    def get_visible(
+        self, pk: int, *, detail: bool = False, page: bool = False, trashed: bool = False
+    ):
+        """The record if the user may view it; 404 exactly as if it did not exist.
+        `detail` loads what forms and services read; `page` what the record page shows
+        (its related rows may be partial model rows: for display only)."""
         qs = self.visible(trashed=trashed).filter(merged_into__isnull=True)
-        if detail:
+        if page:
+            qs = self.entity.detail_page_queryset(qs)
+        elif detail:
             qs = self.entity.detail_queryset(qs)
         try:
-            return get_object_or_404(qs, pk=pk)
+            obj = get_object_or_404(qs, pk=pk)
         except Http404:
             self.follow_merge(pk)
             raise
+        if page:
+            self.entity.detail_page_prefetch(obj)
+        return obj
 
     def follow_merge(self, pk: int) -> None:
         """Old links of a merged record (GET only) lead to the survivor, if visible."""
@@ -77,7 +89,9 @@ class KitView(LoginRequiredMixin, View):
         names = [f"{meta.app_label}/{meta.model_name}_{kind}.html", f"kit/{kind}.html"]
         if kind == "detail" and self.entity.detail_template:
             names.insert(0, self.entity.detail_template)
-        return select_template(names).template.name
+        if settings.DEBUG:  # templates may come and go while developing
+            return select_template(names).template.name
+        return _first_template(tuple(names))
 
     def url(self, name: str, *args) -> str:
         return reverse(f"{self.entity.url_base}:{name}", args=args)
@@ -101,3 +115,9 @@ class KitView(LoginRequiredMixin, View):
             "can_bulk_delete": permissions.can(user, key, "delete"),
             **extra,
         }
+
+
+@functools.cache
+def _first_template(names: tuple[str, ...]) -> str:
+    """Which of `names` exists: the same answer for every request of a running process."""
+    return select_template(list(names)).template.name

@@ -26,8 +26,12 @@ class EntityListView(KitView):
             saved_views=listing.saved_views(self.entity, request.user),
             query=request.GET.urlencode(),
             rows_html=listrows.render_rows(page.rows, page.columns, self.entity.url_base),
+            header_html=listrows.header_cells_html(
+                page.columns, page.sortable, page.ordering, self.url("list"), request.GET
+            ),
+            columns_html=listrows.column_choices_html(page.all_columns, page.columns),
             filter_fields=listrows.filter_fields_html(
-                page.filterset.form, request.GET, page.field_errors
+                page.filterset.panel_fields(), request.GET, page.field_errors
             ),
         )
         template = self.template("list")

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from rapport.core import audit, customfields, permissions, presenters, services
+from rapport.core import customfields, permissions, presenters, selectors, services
 from rapport.core.bulk import update_record
 from rapport.core.exceptions import ConflictError, FieldPermissionDenied
 from rapport.core.views.base import KitView
@@ -16,9 +16,9 @@ from rapport.core.views.base import KitView
 
 class EntityDetailView(KitView):
     def get(self, request, pk: int):
-        obj = self.get_visible(pk, detail=True)
+        obj = self.get_visible(pk, page=True)
         user = request.user
-        history = presenters.timeline(audit.history(obj, user), self.entity.model, obj)
+        history = presenters.timeline(selectors.record_history(obj, user), self.entity.model, obj)
         context = self.base_context(
             object=obj,
             history=history,
