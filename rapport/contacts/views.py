@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from rapport.contacts import services
 from rapport.contacts.models import Company, Consent, Employment, Person
-from rapport.core import permissions
+from rapport.core import permissions, prepared
 
 
 class QuickSelect(forms.Select):
@@ -78,16 +78,32 @@ class ConsentForm(forms.Form):
 
 def person_detail_extra(request, person: Person) -> dict:
     """Employments (company links only where the company is visible) and consents."""
-    employments = list(person.employments.select_related("company").order_by("-start_date", "-id"))
-    visible = set(
-        Company.objects.restrict(request.user, "view")
-        .filter(pk__in=[e.company_id for e in employments])
-        .values_list("pk", flat=True)
+    employments = prepared.fetch(
+        Employment,
+        "person-page-employments",
+        lambda mark: Employment.objects.filter(person_id=mark)
+        .select_related("company")
+        .order_by("-start_date", "-id"),
+        person.pk,
+    )
+    visible = (
+        set(
+            Company.objects.restrict(request.user, "view")
+            .filter(pk__in=[e.company_id for e in employments])
+            .values_list("pk", flat=True)
+        )
+        if employments
+        else set()
     )
     return {
         "photo_url": reverse("people:photo", args=[person.pk]) if person.photo else None,
         "employments": [(e, e.company_id in visible) for e in employments],
-        "consents": list(person.consents.all()),
+        "consents": prepared.fetch(
+            Consent,
+            "person-page-consents",
+            lambda mark: Consent.objects.filter(person_id=mark),  # in the model's order
+            person.pk,
+        ),
     }
 
 

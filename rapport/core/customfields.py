@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.utils.translation import gettext as _
 
+from rapport.core import prepared
 from rapport.core.models import CustomFieldDefinition
 
 Kind = CustomFieldDefinition.Kind
@@ -23,12 +24,21 @@ _cache: contextvars.ContextVar[dict[str, list] | None] = contextvars.ContextVar(
 )
 
 
+def _read(entity: str) -> list[CustomFieldDefinition]:
+    """Read on every call (an admin may have changed them); compiled once per entity."""
+    return prepared.fetch(
+        CustomFieldDefinition,
+        ("custom-field-definitions", entity),
+        lambda _mark: CustomFieldDefinition.objects.filter(entity=entity),
+    )
+
+
 def definitions(entity: str) -> list[CustomFieldDefinition]:
     cache = _cache.get()
     if cache is None:
-        return list(CustomFieldDefinition.objects.filter(entity=entity))
+        return _read(entity)
     if entity not in cache:
-        cache[entity] = list(CustomFieldDefinition.objects.filter(entity=entity))
+        cache[entity] = _read(entity)
     return cache[entity]
 
 

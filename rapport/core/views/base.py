@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 
-from rapport.core import permissions
+from rapport.core import permissions, prepared
 from rapport.core.registry import Entity
 from rapport.core.services import merged_survivor_id
 
@@ -50,19 +50,33 @@ class KitView(LoginRequiredMixin, View):
         """The record if the user may view it; 404 exactly as if it did not exist.
         `detail` loads what forms and services read; `page` what the record page shows
         (its related rows may be partial model rows: for display only)."""
-        qs = self.visible(trashed=trashed).filter(merged_into__isnull=True)
         if page:
-            qs = self.entity.detail_page_queryset(qs)
-        elif detail:
+            return self._page_record(pk, trashed=trashed)
+        qs = self.visible(trashed=trashed).filter(merged_into__isnull=True)
+        if detail:
             qs = self.entity.detail_queryset(qs)
         try:
-            obj = get_object_or_404(qs, pk=pk)
+            return get_object_or_404(qs, pk=pk)
         except Http404:
             self.follow_merge(pk)
             raise
-        if page:
-            self.entity.detail_page_prefetch(obj)
-        return obj
+
+    def _page_record(self, pk: int, *, trashed: bool):
+        """The record page's read: the same restricted queryset, compiled once per scope
+        (`prepared.fetch`, keyed on the scope filter itself)."""
+        entity = self.entity
+        scope = permissions.scope_q(self.request.user, entity.model.entity_key(), "view")
+
+        def build(mark):
+            qs = self.visible(trashed=trashed).filter(merged_into__isnull=True, pk=mark)
+            return entity.detail_page_queryset(qs)
+
+        found = prepared.fetch(entity.model, ("page", entity, trashed, scope), build, int(pk))
+        if not found:
+            self.follow_merge(pk)
+            raise Http404
+        entity.detail_page_prefetch(found[0])
+        return found[0]
 
     def follow_merge(self, pk: int) -> None:
         """Old links of a merged record (GET only) lead to the survivor, if visible."""
