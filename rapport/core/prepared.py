@@ -27,6 +27,7 @@ from django.db.models.query import ModelIterable, get_related_populators
 # An id no row has: it stands where each run's value goes. Distinct from anything a
 # scope or a flag puts into the parameters (ids are positive).
 MARK = -7_316_904_201
+_TEXT_MARK = str(MARK)
 
 # Plans kept per connection at most; past that the cache starts again (keys are few:
 # kinds of read × the distinct scopes in use).
@@ -57,7 +58,8 @@ class _Plan:
         sql, params = compiler.as_sql()  # fills compiler.select and klass_info
         self.sql = sql
         self.params = list(params)
-        self.slots = [i for i, value in enumerate(self.params) if value == MARK]
+        # A text column takes the mark as text.
+        self.slots = [i for i, value in enumerate(self.params) if value in (MARK, _TEXT_MARK)]
         self.compiler = compiler
         self.converters = compiler.get_converters([col for col, *_rest in compiler.select])
         klass_info = compiler.klass_info

@@ -121,9 +121,12 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     # First: refuses locked-out (username, IP) pairs before any password is hashed.
     "rapport.accounts.auth.LockoutBackend",
-    # allauth's backend is a ModelBackend that also accepts the email address.
-    "allauth.account.auth_backends.AuthenticationBackend",
+    # allauth's backend (a ModelBackend that also accepts the email address), reading
+    # each request's user by SQL compiled once.
+    "rapport.accounts.auth.AccountBackend",
 ]
+# Database sessions, each request's read compiled once (rapport.accounts.sessions).
+SESSION_ENGINE = "rapport.accounts.sessions"
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "core:dashboard"
 LOGOUT_REDIRECT_URL = "account_login"
