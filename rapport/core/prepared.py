@@ -28,6 +28,7 @@ from django.db.models.query import ModelIterable, get_related_populators
 # scope or a flag puts into the parameters (ids are positive).
 MARK = -7_316_904_201
 _TEXT_MARK = str(MARK)
+_LOW, _HIGH = -(2**63), 2**63 - 1  # the widest integer column (BigIntegerField)
 
 # Plans kept per connection at most; past that the cache starts again (keys are few:
 # kinds of read × the distinct scopes in use).
@@ -126,6 +127,6 @@ def fetch(model, key: Hashable, build: Callable[[int], QuerySet], value: Any = N
         if len(plans) >= LIMIT:
             plans.clear()
         plans[key] = plan
-    if plan is _EMPTY:
-        return []
+    if plan is _EMPTY or (type(value) is int and not _LOW <= value <= _HIGH):
+        return []  # an id no integer column holds matches nothing, as in the ORM
     return plan.run(connection, value)

@@ -209,3 +209,59 @@ def _sidebar_html(key: tuple) -> str:
                 ],
             },
         )
+
+
+# Stand-ins for the two per-request values of a shell form: letters only, so escaping
+# leaves them as they are.
+_TOKEN_STAND_IN = "RapportCsrfTokenStandIn"
+_PATH_STAND_IN = "RapportCurrentPathStandIn"
+
+
+class _PathOnly:
+    """What a shell form reads of the request while its variant is rendered."""
+
+    def get_full_path(self) -> str:
+        return _PATH_STAND_IN
+
+
+@register.simple_tag(takes_context=True)
+def shell_form(context, template_name: str, form_id: str = "") -> str:
+    """A form of the app shell (`_language_form.html`, `_theme_form.html`): the same
+    for every request in one language but for its CSRF token and the current path. Each
+    variant is rendered once per process with stand-ins for those two, which are then put
+    in per request, escaped. On every page, twice for the language form."""
+    from django.middleware.csrf import get_token
+    from django.urls import get_script_prefix
+    from django.utils import translation
+    from django.utils.html import escape
+
+    request = context["request"]
+    key = (template_name, form_id, translation.get_language(), get_script_prefix())
+    html = _shell_form_html(key)
+    return mark_safe(  # noqa: S308  # nosec B308 B703 # the variant is a rendered template; the values are escaped
+        html.replace(_TOKEN_STAND_IN, escape(get_token(request))).replace(
+            _PATH_STAND_IN, escape(request.get_full_path())
+        )
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _shell_form_html(key: tuple) -> str:
+    from django.conf import settings
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    template_name, form_id, language, _prefix = key
+    with translation.override(language):
+        html = render_to_string(
+            template_name,
+            {
+                "csrf_token": _TOKEN_STAND_IN,
+                "request": _PathOnly(),
+                "form_id": form_id,
+                "ui_languages": settings.LANGUAGES,
+            },
+        )
+    if _TOKEN_STAND_IN not in html:
+        raise ValueError(f"{template_name} has no CSRF token: it is not a shell form")
+    return html

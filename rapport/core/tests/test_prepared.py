@@ -51,6 +51,9 @@ def test_the_same_rows_as_the_orm_with_joined_and_prefetched_rows(alice):
                 assert _fields(joined) == _fields(expected)
         assert [e.address for e in got.emails.all()] == [e.address for e in want.emails.all()]
     assert prepared.fetch(Person, "test-page", _page_query, 10**9) == []
+    with CaptureQueriesContext(connection) as queries:  # no integer column holds it
+        assert prepared.fetch(Person, "test-page", _page_query, 2**63) == []
+    assert len(queries) == 0
 
 
 def test_compiled_once_then_one_statement_per_call(alice, monkeypatch):
