@@ -81,9 +81,11 @@ def person_detail_extra(request, person: Person) -> dict:
     employments = prepared.fetch(
         Employment,
         "person-page-employments",
-        lambda mark: Employment.objects.filter(person_id=mark)
-        .select_related("company")
-        .order_by("-start_date", "-id"),
+        lambda mark: (
+            Employment.objects.filter(person_id=mark)
+            .select_related("company")
+            .order_by("-start_date", "-id")
+        ),
         person.pk,
     )
     visible = (

@@ -20,6 +20,7 @@ from django.db.models.lookups import GreaterThanOrEqual, LessThan
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from rapport.core import customfields
 from rapport.core.api.schemas import MAX_ID
 from rapport.core.models import CustomFieldDefinition
 
@@ -183,7 +184,7 @@ class EntityFilterSet(django_filters.FilterSet):
                 flt.extra.update(min_value=1, max_value=MAX_ID, decimal_places=0)
         if keys is not None and not any(k.startswith("cf_") for k in keys):
             return
-        for definition in CustomFieldDefinition.objects.filter(entity=self.entity_key):
+        for definition in customfields.definitions(self.entity_key):
             name = f"cf_{definition.slug}"
             if keys is None or name in keys:
                 flt = django_filters.CharFilter(
@@ -196,7 +197,7 @@ class EntityFilterSet(django_filters.FilterSet):
         """(name, label) of every filter the whole form would show, custom fields last,
         whether or not this instance built them (`given_only`)."""
         fields = [(name, str(flt.label)) for name, flt in type(self).base_filters.items()]
-        definitions = CustomFieldDefinition.objects.filter(entity=self.entity_key)
+        definitions = customfields.definitions(self.entity_key)
         fields += [(f"cf_{d.slug}", d.label) for d in definitions]
         return fields
 

@@ -67,7 +67,9 @@ class _Plan:
         fields = klass_info["select_fields"]
         self.model = klass_info["model"]
         self.start, self.end = fields[0], fields[-1] + 1
-        self.init_list = [col.target.attname for col, *_rest in compiler.select[self.start : self.end]]
+        self.init_list = [
+            col.target.attname for col, *_rest in compiler.select[self.start : self.end]
+        ]
         self.fetch_mode = queryset._fetch_mode
         self.populators = get_related_populators(
             klass_info, compiler.select, connection.alias, self.fetch_mode
@@ -89,7 +91,9 @@ class _Plan:
         db, model, fetch_mode = connection.alias, self.model, self.fetch_mode
         objs, peers = [], []
         for row in rows:  # what ModelIterable does with each row
-            obj = model.from_db(db, self.init_list, row[self.start : self.end], fetch_mode=fetch_mode)
+            obj = model.from_db(
+                db, self.init_list, row[self.start : self.end], fetch_mode=fetch_mode
+            )
             if fetch_mode.track_peers:
                 peers.append(obj)
                 obj._state.peers = peers

@@ -35,9 +35,7 @@ def test_the_markup_the_template_writes(rf: RequestFactory, language, name, form
             {"form_id": form_id, "ui_languages": settings.LANGUAGES},
             request=request,
         )
-        tag = engines["django"].from_string(
-            '{% load rapport_ui %}{% shell_form name form_id %}'
-        )
+        tag = engines["django"].from_string("{% load rapport_ui %}{% shell_form name form_id %}")
         shell = tag.render({"name": name, "form_id": form_id}, request)
     assert _same_token(shell) == _same_token(direct)
     assert TOKEN.search(shell)
@@ -57,5 +55,7 @@ def test_a_page_token_passes_the_csrf_check(alice):
         {"csrfmiddlewaretoken": token, "language": "pl", "next": "/people/"},
     )
     assert answer.status_code == 302
-    refused = web.post("/preferences/language/", {"csrfmiddlewaretoken": "x" * 64, "language": "uk"})
+    refused = web.post(
+        "/preferences/language/", {"csrfmiddlewaretoken": "x" * 64, "language": "uk"}
+    )
     assert refused.status_code == 403
