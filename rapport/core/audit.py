@@ -103,14 +103,24 @@ def record_many(events: Iterable[AuditEvent]) -> None:
     AuditEvent.objects.bulk_create(list(events), batch_size=500)
 
 
-def visible_changes(event: AuditEvent, user) -> dict[str, list[Any]]:
-    """The changes a reader may see: personal-data fields vanish without the permission."""
+def hidden_fields(object_type: str, user) -> frozenset[str]:
+    """The changed fields of this kind of record a reader may not see: its personal-data
+    fields, without the permission."""
     from rapport.core.registry import registry
 
-    entity = registry.get(event.object_type)
+    entity = registry.get(object_type)
     if entity is None or permissions.has_field_permission(user, permissions.PERSONAL_DATA):
+        return frozenset()
+    return entity.personal_fields
+
+
+def visible_changes(event: AuditEvent, user, hidden: frozenset[str] | None = None) -> dict:
+    """The changes a reader may see: personal-data fields vanish without the permission
+    (`hidden`: `hidden_fields` of the event's kind, when the caller has it already)."""
+    if hidden is None:
+        hidden = hidden_fields(event.object_type, user)
+    if not hidden:
         return event.changes
-    hidden = entity.personal_fields
     return {k: v for k, v in event.changes.items() if k not in hidden}
 
 

@@ -159,16 +159,64 @@ _EVENT_FIELDS = [
     "object_id",
     "changes",
 ]
-# In the models' field order: `from_db` with some fields takes values in that order.
-_ACTOR_FIELDS = ["id", "username", "first_name", "last_name"]
 
 
-def record_history(obj, user, *, limit: int = 50) -> list:
+class HistoryActor:
+    """Who made a change, as the timeline shows them (`str(user)`, from the same row)."""
+
+    __slots__ = ("name", "pk")
+
+    def __init__(self, pk: int, username: str, first_name: str, last_name: str) -> None:
+        self.pk = pk
+        self.name = f"{first_name} {last_name}".strip() or username  # User.__str__
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class HistoryEvent:
+    """One audit row as a record's timeline reads it: the columns it shows, the changes
+    this reader may see (`visible`) and the actor. Not a model instance: fifty of those
+    cost more to build than the page's query."""
+
+    __slots__ = (
+        "actor",
+        "actor_id",
+        "actor_label",
+        "action",
+        "at",
+        "changes",
+        "object_id",
+        "object_type",
+        "pk",
+        "visible",
+    )
+
+    def __init__(self, row, actor: HistoryActor | None, hidden: frozenset[str]) -> None:
+        from rapport.core import audit, rawvalues
+
+        pk, at, actor_id, actor_label, action, object_type, object_id, changes = row[:8]
+        if at is not None and not isinstance(at, datetime.datetime):
+            at = datetime.datetime.fromisoformat(str(at))
+        if at is not None and at.tzinfo is None:
+            at = at.replace(tzinfo=datetime.UTC)
+        self.pk, self.at, self.action = pk, at, action
+        self.actor_id, self.actor_label, self.actor = actor_id, actor_label, actor
+        self.object_type, self.object_id = object_type, object_id
+        self.changes = rawvalues.json_column(changes)
+        self.visible = audit.visible_changes(self, None, hidden)
+
+    @property
+    def id(self) -> int:
+        return self.pk
+
+
+def record_history(obj, user, *, limit: int = 50) -> list[HistoryEvent]:
     """The newest audit rows of one record for its page, each with the changes `user` may
     see (`visible`) and its actor's name: what `audit.history` gives, in one fixed-shape
     statement (decision 0034) holding only the columns the timeline shows."""
     from rapport.accounts.models import User
-    from rapport.core import audit, rawvalues
+    from rapport.core import audit
     from rapport.core.models import AuditEvent
 
     db = router.db_for_read(AuditEvent)
@@ -181,21 +229,18 @@ def record_history(obj, user, *, limit: int = 50) -> list:
         f"LEFT JOIN {quote(User._meta.db_table)} u ON u.id = e.actor_id "
         "WHERE e.object_type = %s AND e.object_id = %s ORDER BY e.at DESC, e.id DESC LIMIT %s"
     )
+    entity = obj.entity_key()
     with connection.cursor() as cursor:
-        cursor.execute(sql, [obj.entity_key(), obj.pk, limit])
+        cursor.execute(sql, [entity, obj.pk, limit])
         rows = cursor.fetchall()
+    hidden = audit.hidden_fields(entity, user)  # once for all the rows: they are one kind
+    actors: dict[int, HistoryActor] = {}
     events = []
     for row in rows:
-        pk, at, actor_id, actor_label, action, object_type, object_id, changes = row[:8]
-        if at is not None and not isinstance(at, datetime.datetime):
-            at = datetime.datetime.fromisoformat(str(at))
-        if at is not None and at.tzinfo is None:
-            at = at.replace(tzinfo=datetime.UTC)
-        values = [pk, at, actor_id, actor_label, action, object_type, object_id]
-        event = AuditEvent.from_db(db, _EVENT_FIELDS, [*values, rawvalues.json_column(changes)])
+        actor_id, actor = row[2], None
         if actor_id is not None and row[8] is not None:
-            actor = User.from_db(db, _ACTOR_FIELDS, [actor_id, *row[8:11]])
-            event._state.fields_cache["actor"] = actor
-        event.visible = audit.visible_changes(event, user)
-        events.append(event)
+            actor = actors.get(actor_id)
+            if actor is None:
+                actor = actors[actor_id] = HistoryActor(actor_id, *row[8:11])
+        events.append(HistoryEvent(row, actor, hidden))
     return events

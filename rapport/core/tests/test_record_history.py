@@ -6,6 +6,7 @@ import datetime
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from rapport.contacts import services
@@ -57,10 +58,13 @@ def test_same_events_changes_and_actors_as_the_orm(reader, request, alice, admin
     assert events[0].actor_id is None  # the newest: no actor
     assert all(e.at.tzinfo is not None for e in events)
     rows = presenters.timeline(events, Person, person)
-    assert rows == presenters.timeline(expected, Person, person)
-    assert presenters.timeline_html(rows) == presenters.timeline_html(
-        presenters.timeline(expected, Person, person)
-    )
+    orm_rows = presenters.timeline(expected, Person, person)
+
+    def shown(rows):  # each row's event is the page's own light object, not a model row
+        return [({k: v for k, v in row.items() if k != "event"}, row["event"].pk) for row in rows]
+
+    assert shown(rows) == shown(orm_rows)
+    assert presenters.timeline_html(rows) == presenters.timeline_html(orm_rows)
 
 
 def test_limit_and_order(alice):
@@ -75,3 +79,19 @@ def test_limit_and_order(alice):
     events = selectors.record_history(person, alice, limit=3)
     assert [e.pk for e in events] == [e.pk for e in audit.history(person, alice, limit=3)]
     assert [e.pk for e in events] == sorted((e.pk for e in events), reverse=True)
+
+
+def test_changed_values_and_names_are_escaped_on_the_page(alice):
+    """Markup typed into a field or a user's name shows as text in the timeline."""
+    alice.first_name = "<i>Al</i>"
+    alice.save(update_fields=["first_name"])
+    person = PersonFactory(actor=alice)
+    services.person_update(
+        actor=alice, person=Person.objects.get(pk=person.pk), data={"notes": "<script>x</script>"}
+    )
+    web = Client()
+    web.force_login(alice)
+    html = web.get(f"/people/{person.pk}/").content.decode()
+    timeline = html[html.index('class="timeline"') :]
+    assert "&lt;script&gt;x&lt;/script&gt;" in timeline and "<script>x" not in timeline
+    assert "&lt;i&gt;Al&lt;/i&gt;" in timeline and "<i>Al</i>" not in timeline
