@@ -49,6 +49,34 @@ def test_postgres_statements_are_never_jit_compiled():
         assert cursor.fetchone()[0] == "off"
 
 
+def test_postgres_binds_on_the_server_and_prepares_repeated_statements(monkeypatch):
+    monkeypatch.delenv("RAPPORT_PG_PREPARE_THRESHOLD", raising=False)
+    options = database_config("postgres://u@127.0.0.1/db")["OPTIONS"]
+    assert options["server_side_binding"] is True and options["prepare_threshold"] == 2
+    monkeypatch.setenv("RAPPORT_PG_PREPARE_THRESHOLD", "0")  # a pooler in transaction mode
+    options = database_config("postgres://u@127.0.0.1/db")["OPTIONS"]
+    assert "server_side_binding" not in options and "prepare_threshold" not in options
+    assert "server_side_binding" not in database_config("sqlite:////tmp/x.sqlite3")["OPTIONS"]
+
+
+@pytest.mark.django_db
+def test_a_page_read_repeated_on_postgresql_is_prepared_once(alice):
+    """On SQLite there is nothing to prepare: the same reads answer the same."""
+    person = PersonFactory(actor=alice)
+    seen = []
+    for _ in range(4):
+        seen.append(Person.objects.filter(pk=person.pk).values_list("pk", flat=True)[0])
+    assert seen == [person.pk] * 4
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ['%FROM "contacts_person" WHERE %"contacts_person"."id" = $1%'],
+        )
+        assert cursor.fetchone()[0] == 1
+
+
 @pytest.mark.parametrize(("cores", "workers"), [(1, 2), (2, 3), (4, 4), (16, 4)])
 def test_default_workers_follow_the_cores(monkeypatch, cores, workers):
     monkeypatch.setattr(serve.os, "cpu_count", lambda: cores)
