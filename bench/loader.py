@@ -274,4 +274,16 @@ def reset_to_loaded(last_person_id: int) -> int:
         DuplicateScan.objects.all().delete()
         if count:
             extra._raw_delete(connection.alias)
+    if count and connection.vendor == "postgresql":
+        # The removed rows stay behind as dead tuples until a VACUUM, and this server runs
+        # without autovacuum: three runs of the import left 290k in each table and made
+        # the floor's own list query three times slower. Outside a transaction.
+        tables = [
+            m._meta.db_table for m in (Person, EmailAddress, PhoneNumber, Employment, AuditEvent)
+        ]
+        tables += [Person.tags.through._meta.db_table, Person.groups.through._meta.db_table]
+        tables += [ENTRY_TABLE, ImportJob.rows.field.model._meta.db_table]
+        with connection.cursor() as cursor:
+            for table in tables:
+                cursor.execute(f"VACUUM (ANALYZE) {connection.ops.quote_name(table)}")
     return count
