@@ -19,6 +19,7 @@ def test_sqlite_keeps_connections_and_runs_in_wal_with_a_busy_timeout(monkeypatc
     assert config["CONN_MAX_AGE"] >= 60  # one connection per server thread, reused
     assert config["CONN_HEALTH_CHECKS"] is False
     assert "journal_mode=WAL" in config["OPTIONS"]["init_command"]
+    assert "wal_autocheckpoint=4000" in config["OPTIONS"]["init_command"]
     assert config["OPTIONS"]["timeout"] >= 5
     assert config["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
 
@@ -31,6 +32,16 @@ def test_sqlite_connection_age_can_be_set_and_is_checked(monkeypatch):
     monkeypatch.setenv("RAPPORT_SQLITE_CONN_MAX_AGE", "soon")
     with pytest.raises(ImproperlyConfigured, match="RAPPORT_SQLITE_CONN_MAX_AGE"):
         database_config("sqlite:////tmp/x.sqlite3")
+
+
+@pytest.mark.django_db
+def test_sqlite_connections_checkpoint_every_4000_wal_pages():
+    if connection.vendor != "sqlite":
+        assert "init_command" not in connection.settings_dict["OPTIONS"]
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_autocheckpoint")
+        assert cursor.fetchone()[0] == 4000
 
 
 def test_postgres_reuses_connections():
