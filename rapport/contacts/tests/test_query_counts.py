@@ -18,8 +18,9 @@ pytestmark = pytest.mark.django_db
 # The search entry: one upsert on PostgreSQL; entry plus its FTS5 row on SQLite.
 SEARCH = 3 if connection.vendor == "sqlite" else 1
 # Token + authority (1) + transaction (2) + custom field definitions + suppression
-# (email, phone) + person, emails, phones, tag lookup, tag links, audit row + search entry.
-POST_QUERIES = 13 + SEARCH
+# (emails and phones in one) + person, emails, phones, tag lookup, tag links, audit row
+# + search entry.
+POST_QUERIES = 12 + SEARCH
 # Token + authority (1) + the row + transaction (2) + locked row + its four relations (one
 # statement) + tag lookup, tag links removed and added + row update + audit row + search entry.
 PATCH_QUERIES = 12 + SEARCH
