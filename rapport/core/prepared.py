@@ -133,4 +133,6 @@ def fetch(model, key: Hashable, build: Callable[[int], QuerySet], value: Any = N
         plans[key] = plan
     if plan is _EMPTY or (type(value) is int and not _LOW <= value <= _HIGH):
         return []  # an id no integer column holds matches nothing, as in the ORM
+    if bool(plan.slots) != (value is not None):  # a value with no place, or a place unfilled
+        raise TypeError(f"the prepared read {key!r} takes {'one value' if plan.slots else 'none'}")
     return plan.run(connection, value)

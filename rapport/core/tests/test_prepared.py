@@ -79,6 +79,14 @@ def test_a_queryset_that_matches_nothing_runs_no_statement(alice):
     assert len(queries) == 0
 
 
+def test_a_value_must_have_its_place_and_a_place_its_value(alice):
+    record = PersonFactory(actor=alice)
+    with pytest.raises(TypeError):  # the mark turned into something else: no place for it
+        prepared.fetch(Person, "test-no-place", lambda mark: Person.objects.all(), record.pk)
+    with pytest.raises(TypeError):
+        prepared.fetch(Person, "test-unfilled", lambda mark: Person.objects.filter(pk=mark))
+
+
 def test_only_plain_instances_of_the_model_asked_for():
     with pytest.raises(TypeError):
         prepared.fetch(Person, "test-values", lambda mark: Person.objects.values("id"), 1)
