@@ -162,16 +162,24 @@ _EVENT_FIELDS = [
 
 
 class HistoryActor:
-    """Who made a change, as the timeline shows them (`str(user)`, from the same row)."""
+    """Who made a change, as the timeline shows them: the columns `str(user)` reads,
+    named by the user model's own methods."""
 
-    __slots__ = ("name", "pk")
+    __slots__ = ("first_name", "last_name", "pk", "username")
 
     def __init__(self, pk: int, username: str, first_name: str, last_name: str) -> None:
-        self.pk = pk
-        self.name = f"{first_name} {last_name}".strip() or username  # User.__str__
+        self.pk, self.username = pk, username
+        self.first_name, self.last_name = first_name, last_name
+
+    def get_full_name(self) -> str:
+        from rapport.accounts.models import User
+
+        return User.get_full_name(self)
 
     def __str__(self) -> str:
-        return self.name
+        from rapport.accounts.models import User
+
+        return User.__str__(self)
 
 
 class HistoryEvent:

@@ -1,6 +1,6 @@
 """Each request's session and user come from statements compiled once (decision 0038)
 and mean what Django's own reads meant: an expired or unknown session is no session,
-an inactive or removed user is signed out."""
+an inactive user is signed out."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def test_an_unknown_session_key_is_no_session(alice):
     assert not is_signed_in(web)
 
 
-def test_an_inactive_or_removed_user_is_signed_out(alice, bob):
+def test_an_inactive_user_is_signed_out(alice, bob):
     web_a, web_b = signed_in(alice), signed_in(bob)
     assert is_signed_in(web_a) and is_signed_in(web_b)
     alice.is_active = False
