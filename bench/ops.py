@@ -339,6 +339,12 @@ def search_floor(ctx: Ctx, case: Case, limit: int = 12) -> tuple[float, list[tup
         f"AND c.deleted_at IS NULL AND c.team_id IN ({teams}){probe})))"
     )
     scope_args = list(ctx.team_ids) * 2
+
+    def kept(alias: str) -> tuple[str, list]:
+        """The entry's own copy of the team, tested first (from the title indexes)."""
+        entity = f"({alias}.entity = %s AND {alias}.team_id IN ({teams}))"
+        return f"({entity} OR {entity})", ["person", *ctx.team_ids, "company", *ctx.team_ids]
+
     folded, lead, terms, short = query.folded, query.lead, query.terms, query.short
     if sqlite:  # ranges and instr(): a LIKE pattern makes SQLite re-prepare
         above = chr(ord(folded[-1]) + 1)
@@ -382,7 +388,7 @@ def search_floor(ctx: Ctx, case: Case, limit: int = 12) -> tuple[float, list[tup
         return [a for _w, wargs in where for a in wargs]
 
     walk = "INDEXED BY core_search_entry_title_key" if sqlite else ""
-    tail = [match, (scope, scope_args)]
+    tail = [kept("e"), match, (scope, scope_args)]
     # rank 0: the title-key range in order, and the sort-key range (without it) sorted
     found = fetch(rows([title, *tail]), [*args([title, *tail]), limit])
     not_title = (f"NOT {title[0]}", title[1])
@@ -397,12 +403,12 @@ def search_floor(ctx: Ctx, case: Case, limit: int = 12) -> tuple[float, list[tup
         head = (
             f"(SELECT s.id FROM {ENTRY_TABLE} s INDEXED BY core_search_entry_sort_title "  # noqa: S608  # nosec B608 # identifiers from code
             f"WHERE s.sort_key >= %s AND s.sort_key < %s AND NOT (s.title_key >= %s "
-            f"AND s.title_key < %s) ORDER BY s.title_key, s.id LIMIT -1) c "
+            f"AND s.title_key < %s) AND {kept('s')[0]} ORDER BY s.title_key, s.id LIMIT -1) c "
             f"CROSS JOIN {ENTRY_TABLE} e ON e.id = c.id"
         )
         found += fetch(
-            rows([match, (scope, scope_args)], order=False, head=head),
-            [folded, high, folded, high, *args(tail), limit],
+            rows(tail, order=False, head=head),
+            [folded, high, folded, high, *kept("s")[1], *args(tail), limit],
         )
     else:
         found += fetch(rows(where), [*args(where), limit])
@@ -458,9 +464,13 @@ def search_floor(ctx: Ctx, case: Case, limit: int = 12) -> tuple[float, list[tup
             elif sqlite:
                 head = (
                     f"(SELECT k.id FROM {ENTRY_TABLE} k WHERE k.id IN ({marks}) "  # noqa: S608  # nosec B608 # identifiers from code
-                    f"ORDER BY k.title_key, k.id LIMIT -1) c CROSS JOIN {ENTRY_TABLE} e ON e.id = c.id"
+                    f"AND {kept('k')[0]} ORDER BY k.title_key, k.id LIMIT -1) c "
+                    f"CROSS JOIN {ENTRY_TABLE} e ON e.id = c.id"
                 )
-                found += fetch(rows(where, order=False, head=head), [*listed, *args(where), left])
+                found += fetch(
+                    rows(where, order=False, head=head),
+                    [*listed, *kept("k")[1], *args(where), left],
+                )
             else:
                 found += fetch(rows([among, *where]), [*args([among, *where]), left])
     names = {"person": "people", "company": "companies"}

@@ -193,6 +193,7 @@ def unapplied_migrations(alias: str = DEFAULT_DB_ALIAS) -> list[tuple[str, str]]
 
 
 def search_problems(alias: str = DEFAULT_DB_ALIAS) -> list:
+    from rapport.core import search
     from rapport.core.registry import registry
     from rapport.core.searchbackends import backend_for
 
@@ -232,6 +233,18 @@ def search_problems(alias: str = DEFAULT_DB_ALIAS) -> list:
                     id="rapport.W007",
                 )
             )
+    for key, count in search.stale_copies(alias).items():
+        warnings.append(
+            Warning(
+                _(
+                    "The search index is out of date: %(count)d entries for %(what)s "
+                    "carry an earlier team or owner."
+                )
+                % {"count": count, "what": registry.get(key).verbose_name_plural},
+                hint=_("Run `rapport reindex`."),
+                id="rapport.W007",
+            )
+        )
     inconsistency = engine.consistency_problem()
     if inconsistency:
         warnings.append(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from rapport.core.text import digits, fold
@@ -12,6 +12,16 @@ from rapport.core.text import digits, fold
 ENTRY_TABLE = "core_search_entry"
 MIN_TERM = 3  # trigram indexes cannot answer shorter substrings
 CHUNK = 500
+# what an upsert writes (Row.values() order), and how it refreshes an existing entry
+_WRITTEN = ("title", "subtitle", "title_key", "sort_key", "body", "team_id", "owner_id")
+ENTRY_COLUMNS = ", ".join(("entity", "object_id", *_WRITTEN))
+ENTRY_MARKS = ", ".join(["%s"] * (2 + len(_WRITTEN)))
+ENTRY_CONFLICT = "ON CONFLICT (entity, object_id) DO UPDATE SET " + ", ".join(
+    f"{column} = excluded.{column}" for column in _WRITTEN
+)
+
+# a condition on the entry under the given alias, with its parameters
+Scoped = Callable[[str], tuple[str, list]] | None
 
 _LETTER = re.compile(r"[^\W\d_]")
 _WORD = re.compile(r"^[0-9a-z]+$")
@@ -70,6 +80,10 @@ class Row:
     title_key: str
     sort_key: str
     body: str
+    # the record's team and owner, so search can leave out what the user's scope hides
+    # from the title index alone, before reading any entry or record (decision 0040)
+    team_id: int | None = None
+    owner_id: int | None = None
 
     def values(self) -> tuple:
         return (
@@ -80,6 +94,8 @@ class Row:
             self.title_key,
             self.sort_key,
             self.body,
+            self.team_id,
+            self.owner_id,
         )
 
 
@@ -224,11 +240,12 @@ class SearchBackend(abc.ABC):
         return self.sorted_candidates(f"SELECT e.id FROM {ENTRY_TABLE} e WHERE {condition}"), params  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
 
     def sorted_part(
-        self, query: SearchQuery, kind: str, ids: str | None = None
+        self, query: SearchQuery, kind: str, ids: str | None = None, scope: Scoped = None
     ) -> tuple[str, list] | None:
         """The candidates of part `kind` (or those listed in the CTE `ids`) as (id,
         title_key) rows in (title_key, id) order, as a subquery whose order the query
-        around it keeps - where the engine can promise that; else None."""
+        around it keeps - where the engine can promise that; else None. `scope(alias)`
+        gives a condition on an entry's own columns that every row must meet."""
         return None
 
     def sorted_candidates(self, select: str) -> str:

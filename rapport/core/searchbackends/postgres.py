@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rapport.core.searchbackends.base import ENTRY_TABLE, Row, SearchBackend, SearchQuery, chunks
+from rapport.core.searchbackends.base import (
+    ENTRY_COLUMNS,
+    ENTRY_CONFLICT,
+    ENTRY_MARKS,
+    ENTRY_TABLE,
+    Row,
+    SearchBackend,
+    SearchQuery,
+    chunks,
+)
 
 SCHEMA = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
@@ -21,7 +30,9 @@ SCHEMA = [
         subtitle text NOT NULL,
         title_key text COLLATE "C" NOT NULL,
         sort_key text COLLATE "C" NOT NULL,
-        body text NOT NULL
+        body text NOT NULL,
+        team_id bigint NULL,
+        owner_id bigint NULL
     )""",
     f"CREATE UNIQUE INDEX IF NOT EXISTS core_search_entry_object "
     f"ON {ENTRY_TABLE} (entity, object_id)",
@@ -60,11 +71,7 @@ class PostgresBackend(SearchBackend):
             for chunk in chunks(list(rows)):
                 cursor.executemany(
                     f"INSERT INTO {ENTRY_TABLE} "  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
-                    "(entity, object_id, title, subtitle, title_key, sort_key, body) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s) "
-                    "ON CONFLICT (entity, object_id) DO UPDATE SET title = excluded.title, "
-                    "subtitle = excluded.subtitle, title_key = excluded.title_key, "
-                    "sort_key = excluded.sort_key, body = excluded.body",
+                    f"({ENTRY_COLUMNS}) VALUES ({ENTRY_MARKS}) {ENTRY_CONFLICT}",
                     [row.values() for row in chunk],
                 )
 

@@ -10,10 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rapport.core.searchbackends.base import ENTRY_TABLE, Row, SearchBackend, SearchQuery, chunks
+from rapport.core.searchbackends.base import (
+    ENTRY_COLUMNS,
+    ENTRY_CONFLICT,
+    ENTRY_MARKS,
+    ENTRY_TABLE,
+    Row,
+    Scoped,
+    SearchBackend,
+    SearchQuery,
+    chunks,
+)
 
 FTS_TABLE = "core_search_fts"
 
+TITLE_COLUMNS = "(title_key, id, entity, team_id, owner_id)"
+SORT_COLUMNS = "(sort_key, title_key, id, entity, team_id, owner_id)"
 SCHEMA = [
     f"""CREATE TABLE IF NOT EXISTS {ENTRY_TABLE} (
         id INTEGER PRIMARY KEY,
@@ -23,15 +35,18 @@ SCHEMA = [
         subtitle text NOT NULL,
         title_key text NOT NULL COLLATE NOCASE,
         sort_key text NOT NULL COLLATE NOCASE,
-        body text NOT NULL
+        body text NOT NULL,
+        team_id bigint NULL,
+        owner_id bigint NULL
     )""",
     f"CREATE UNIQUE INDEX IF NOT EXISTS core_search_entry_object "
     f"ON {ENTRY_TABLE} (entity, object_id)",
-    f"CREATE INDEX IF NOT EXISTS core_search_entry_title_key ON {ENTRY_TABLE} (title_key)",
+    # in (title_key, id) order, with what the scope test reads: a walk leaves out the
+    # entries the user may not view from the index alone (decisions 0032, 0040)
+    f"CREATE INDEX IF NOT EXISTS core_search_entry_title_key ON {ENTRY_TABLE} {TITLE_COLUMNS}",
     # the title key too, so the entries whose sort key starts with the query come out
     # sorted by title from the index alone (search's "sort" part; decision 0032)
-    f"CREATE INDEX IF NOT EXISTS core_search_entry_sort_title "
-    f"ON {ENTRY_TABLE} (sort_key, title_key)",
+    f"CREATE INDEX IF NOT EXISTS core_search_entry_sort_title ON {ENTRY_TABLE} {SORT_COLUMNS}",
     f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(body, tokenize='trigram')",
 ]
 DROP = [f"DROP TABLE IF EXISTS {FTS_TABLE}", f"DROP TABLE IF EXISTS {ENTRY_TABLE}"]
@@ -97,11 +112,7 @@ class SqliteBackend(SearchBackend):
                     self._delete_fts(cursor, entity, ids)
                     cursor.executemany(
                         f"INSERT INTO {ENTRY_TABLE} "  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
-                        "(entity, object_id, title, subtitle, title_key, sort_key, body) "
-                        "VALUES (%s, %s, %s, %s, %s, %s, %s) "
-                        "ON CONFLICT (entity, object_id) DO UPDATE SET title = excluded.title, "
-                        "subtitle = excluded.subtitle, title_key = excluded.title_key, "
-                        "sort_key = excluded.sort_key, body = excluded.body",
+                        f"({ENTRY_COLUMNS}) VALUES ({ENTRY_MARKS}) {ENTRY_CONFLICT}",
                         [row.values() for row in chunk],
                     )
                     marks = ", ".join(["%s"] * len(ids))
@@ -204,27 +215,30 @@ class SqliteBackend(SearchBackend):
         return ids
 
     def sorted_part(
-        self, query: SearchQuery, kind: str, ids: str | None = None
+        self, query: SearchQuery, kind: str, ids: str | None = None, scope: Scoped = None
     ) -> tuple[str, list] | None:
         # LIMIT -1 (none): a subquery with a LIMIT is neither flattened into the query
         # around it nor stripped of its ORDER BY, so its rows arrive in that order
-        if kind == "any" and ids is not None:
+        if kind in ("any", "word") and ids is not None:
             # from the list (CROSS JOIN: the list drives), not "id IN (list)", which
             # SQLite answers slower once it has to sort
+            kept, kept_params = scope("k") if scope else ("1", [])
             sql = (
                 f"SELECT k.id, k.title_key FROM {ids} l CROSS JOIN {ENTRY_TABLE} k "  # noqa: S608  # nosec B608 # identifiers from code
-                "ON k.id = l.id ORDER BY k.title_key, k.id LIMIT -1"
+                f"ON k.id = l.id WHERE {kept} ORDER BY k.title_key, k.id LIMIT -1"
             )
-            return sql, []
+            return sql, kept_params
         if kind != "sort":
             return None
         sort, sort_params = self.sort_prefix(query, "s")
         title, title_params = self.title_prefix(query, "s")
+        # the scope from the index too: out-of-scope candidates are neither sorted nor read
+        kept, kept_params = scope("s") if scope else ("1", [])
         sql = (
             f"SELECT s.id, s.title_key FROM {ENTRY_TABLE} s INDEXED BY core_search_entry_sort_title "  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
-            f"WHERE {sort} AND NOT {title} ORDER BY s.title_key, s.id LIMIT -1"
+            f"WHERE {sort} AND NOT {title} AND {kept} ORDER BY s.title_key, s.id LIMIT -1"
         )
-        return sql, [*sort_params, *title_params]
+        return sql, [*sort_params, *title_params, *kept_params]
 
     def _ids(self, query: SearchQuery, kind: str) -> tuple[str, list] | None:
         if kind == "sort":
