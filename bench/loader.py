@@ -177,7 +177,8 @@ def load(data: BenchData) -> dict:
             cursor.execute(sql)
     seconds["rows"] = round(time.perf_counter() - started, 1)
     started = time.perf_counter()
-    index_search(data, ids, company_ids)
+    owners = [user_ids[n % len(users)] for n in range(len(company_ids))]
+    index_search(data, ids, company_ids, user_ids, team_ids, owners)
     seconds["search_index"] = round(time.perf_counter() - started, 1)
     started = time.perf_counter()
     with connection.cursor() as cursor:
@@ -188,10 +189,18 @@ def load(data: BenchData) -> dict:
     return {"ids": ids, "users": users, "admin": admin, "seconds": seconds}
 
 
-def index_search(data: BenchData, ids: list[int], company_ids: list[int]) -> None:
+def index_search(
+    data: BenchData,
+    ids: list[int],
+    company_ids: list[int],
+    user_ids: list[int],
+    team_ids: list[int],
+    company_owners: list[int],
+) -> None:
     """Search entries for everything loaded, built by the platform's own document code
-    (`search.document_row`) from unsaved instances that carry their emails, phones and
-    company, and written by the engine's bulk upsert, in batches; no reads back."""
+    (`search.document_row`) from unsaved instances that carry their owner, team, emails,
+    phones and company, and written by the engine's bulk upsert, in batches; no reads
+    back. Then every entry's copy of owner and team is checked against its record."""
     from rapport.core.registry import registry
 
     person_entity, company_entity = registry.get("person"), registry.get("company")
@@ -202,8 +211,9 @@ def index_search(data: BenchData, ids: list[int], company_ids: list[int]) -> Non
             cursor.execute("DROP INDEX IF EXISTS core_search_entry_trgm")
             cursor.execute("DROP INDEX IF EXISTS core_search_entry_fts")
     companies = []
-    for pk, name in zip(company_ids, data.people.companies, strict=True):
-        company = Company(id=pk, name=name)
+    team_of = dict(zip(user_ids, team_ids, strict=True))
+    for pk, name, owner in zip(company_ids, data.people.companies, company_owners, strict=True):
+        company = Company(id=pk, name=name, owner_id=owner, team_id=team_of[owner])
         company._prefetched_objects_cache = {"phones": []}
         companies.append(company)
     rows = []
@@ -214,10 +224,13 @@ def index_search(data: BenchData, ids: list[int], company_ids: list[int]) -> Non
             if len(rows) >= BATCH:
                 engine.upsert(rows)
                 rows = []
-        for pk, row in zip(ids, data.people.rows, strict=True):
+        for index, (pk, row) in enumerate(zip(ids, data.people.rows, strict=True)):
             typed = [_e164(p, row.locale) for p in row.phones]
+            owner = user_ids[data.owners[index]]
             person = Person(
                 id=pk,
+                owner_id=owner,
+                team_id=team_of[owner],
                 first_name=row.first,
                 last_name=row.last,
                 primary_email=row.emails[0] if row.emails else "",
@@ -237,6 +250,9 @@ def index_search(data: BenchData, ids: list[int], company_ids: list[int]) -> Non
             engine.upsert(rows)
     engine.ensure_schema()  # (re)creates whatever was dropped above
     engine.analyze()
+    stale = search.stale_copies()
+    if stale:
+        raise RuntimeError(f"search entries with another owner or team than their record: {stale}")
 
 
 def reset_to_loaded(last_person_id: int) -> int:
