@@ -388,6 +388,17 @@ def search_floor(ctx: Ctx, case: Case, limit: int = 12) -> tuple[float, list[tup
         return [a for _w, wargs in where for a in wargs]
 
     walk = "INDEXED BY core_search_entry_title_key" if sqlite else ""
+
+    def in_order(ordered: str, where: list[tuple[str, list]]) -> str:
+        """PostgreSQL: the entries of `ordered`'s ids in its order, each read (and its
+        record asked) only until the LIMIT has its rows."""
+        conditions = " AND ".join(w for w, _a in where)
+        return (
+            f"SELECT e.entity, e.object_id, e.title_key, e.id FROM ({ordered}) c CROSS JOIN LATERAL "  # noqa: S608  # nosec B608 # identifiers from code
+            f"(SELECT * FROM {ENTRY_TABLE} e WHERE e.id = c.id AND {conditions} OFFSET 0) e "
+            "ORDER BY c.title_key, c.id LIMIT %s"
+        )
+
     tail = [kept("e"), match, (scope, scope_args)]
     # rank 0: the title-key range in order, and the sort-key range (without it) sorted
     found = fetch(rows([title, *tail]), [*args([title, *tail]), limit])
@@ -410,8 +421,15 @@ def search_floor(ctx: Ctx, case: Case, limit: int = 12) -> tuple[float, list[tup
             rows(tail, order=False, head=head),
             [folded, high, folded, high, *kept("s")[1], *args(tail), limit],
         )
-    else:
-        found += fetch(rows(where), [*args(where), limit])
+    else:  # sorted from the covering sort-key index in scope; entries read in that order
+        ordered = (
+            f"SELECT s.id, s.title_key FROM {ENTRY_TABLE} s WHERE s.sort_key LIKE %s "  # noqa: S608  # nosec B608 # identifiers from code
+            f"AND s.title_key NOT LIKE %s AND {kept('s')[0]} ORDER BY s.title_key, s.id OFFSET 0"
+        )
+        found += fetch(
+            in_order(ordered, [match, (scope, scope_args)]),
+            [folded + "%", folded + "%", *kept("s")[1], *args([match]), *scope_args, limit],
+        )
     found = sorted(found, key=lambda row: (row[2], row[3]))[:limit]
     if len(found) < limit and (terms or not sqlite):
         # the matches, listed (up to the bound) from the trigram index
@@ -425,10 +443,13 @@ def search_floor(ctx: Ctx, case: Case, limit: int = 12) -> tuple[float, list[tup
                 " AND ".join(["e.body LIKE %s"] * len(terms) + shorts[0]) if terms else match[0]
             )
             indexed_args = [f"%{t}%" for t in terms] + shorts[1] if terms else match[1]
-            listed = [r[0] for r in fetch(
-                f"SELECT id FROM (SELECT e.id FROM {ENTRY_TABLE} e WHERE {indexed} OFFSET 0) x LIMIT %s",  # noqa: S608  # nosec B608 # identifiers from code
+            # the rows are read for the trigram recheck anyway: title key and team come along
+            listing = fetch(
+                f"SELECT id, title_key, entity, team_id FROM (SELECT e.id, e.title_key, e.entity, "  # noqa: S608  # nosec B608 # identifiers from code
+                f"e.team_id FROM {ENTRY_TABLE} e WHERE {indexed} OFFSET 0) x LIMIT %s",
                 [*indexed_args, bound],
-            )]  # fmt: skip
+            )
+            listed = [r[0] for r in listing]
         marks = ", ".join(["%s"] * len(listed)) or "NULL"
         among = (f"e.id IN ({marks})", listed)
         # rank 1: a word starts with the lead term
@@ -447,11 +468,16 @@ def search_floor(ctx: Ctx, case: Case, limit: int = 12) -> tuple[float, list[tup
                 f"(e.body LIKE %s OR e.body LIKE %s) AND {indexed}",
                 ["% " + lead + "%", lead + "%", *indexed_args],
             )
-            inner = rows([words, *where]).split(" ORDER BY")[0]
+            # candidates in scope sorted; their entries read, records asked, in order
+            chosen = [words, (f"NOT {starts[0]}", starts[1]), word, kept("e")]
+            ordered = (
+                f"SELECT e.id, e.title_key FROM {ENTRY_TABLE} e WHERE "  # noqa: S608  # nosec B608 # identifiers from code
+                f"{' AND '.join(w for w, _a in chosen)} ORDER BY e.title_key, e.id OFFSET 0"
+            )
             found += fetch(
-                f"SELECT * FROM ({inner} OFFSET 0) x ORDER BY title_key, id LIMIT %s",
-                [*args([words, *where]), limit - len(found)],
-            )  # noqa: S608  # nosec B608 # SQL from code
+                in_order(ordered, [match, (scope, scope_args)]),
+                [*args(chosen), *args([match]), *scope_args, limit - len(found)],
+            )
         # rank 2: every other match
         left = limit - len(found)
         if left > 0:
@@ -471,8 +497,13 @@ def search_floor(ctx: Ctx, case: Case, limit: int = 12) -> tuple[float, list[tup
                     rows(where, order=False, head=head),
                     [*listed, *kept("k")[1], *args(where), left],
                 )
-            else:
-                found += fetch(rows([among, *where]), [*args([among, *where]), left])
+            else:  # the listed matches in the rep's team, in title order, then their entries
+                mine = sorted((r[1], r[0]) for r in listing if r[3] in ctx.team_ids)
+                ordered = "SELECT c.id, c.n AS title_key FROM unnest(%s::bigint[]) WITH ORDINALITY c(id, n)"
+                found += fetch(
+                    in_order(ordered, where),
+                    [[pk for _key, pk in mine], *args(where), left],
+                )
     names = {"person": "people", "company": "companies"}
     groups: dict[str, list[int]] = {}
     for entity, pk, _key, _id in found:

@@ -506,10 +506,7 @@ def _part_select(
         # and the LIMIT (with no ORDER BY of its own, which would sort every candidate
         # again after reading it) stops reading entries once the part has its rows
         ordered, ordered_params = engine.sorted_part(query, kind, ids, scope.entries)
-        sql = (
-            f"SELECT {columns} FROM ({ordered}) c CROSS JOIN {ENTRY_TABLE} e ON e.id = c.id "  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
-            f"WHERE {' AND '.join(conditions)} LIMIT {take}"
-        )
+        sql = engine.in_order(columns, ordered, " AND ".join(conditions), take)
         return sql, [*ordered_params, *params]
     if ids is not None and how in ("index", "walk"):
         # a walk tests it on the index entry, before reading the entry's row, after the
@@ -557,6 +554,8 @@ def search_sql(
     def bound(kind: str) -> int:
         if engine.sorted_part(query, kind, "m_any") is None:
             return DENSE
+        if not engine.orders_from_index:
+            return DENSE
         return LISTED if kind == "any" else DENSE_SORTED
 
     def part(kind: str, rank: int, branches: list[tuple[str, str | None, str, list]]) -> None:
@@ -589,7 +588,7 @@ def search_sql(
     if engine.candidates(query, "any", "e") is None:
         return _union(ctes, params, done, limit)
     # the matches, listed up to the bound: fewer means all of them
-    counted, counted_params = engine.counted(query, "any")
+    counted, counted_params = engine.listed(query, "any")
     add("m_any", f"{counted} LIMIT %s", [*counted_params, bound("any")])
     # counted once: each scalar subquery runs on its own, and a count of 20,000 listed
     # ids in each branch's LIMIT cost more steps than the walk itself
@@ -600,7 +599,8 @@ def search_sql(
     # (and the list is all of them only below its bound)
     handful = [min(WORD_FROM_LIST, bound("any"))]
     if engine.sorted_part(query, "word", "m_word") is None:
-        part("word", 1, [("index", "m_any", few, handful), ("index", None, many, handful)])
+        how = "sorted" if engine.sorted_part(query, "word", None) is not None else "index"
+        part("word", 1, [("index", "m_any", few, handful), (how, None, many, handful)])
     else:
         # else the word starts listed too, up to the bound: few are sorted; more are
         # found walking the title index against the list (index entries only, in scope);
@@ -620,6 +620,9 @@ def search_sql(
     listed = [bound("any")]
     if engine.sorted_part(query, "any", "m_any") is None:
         part("any", 2, [("index", "m_any", few, listed), ("walk", None, many, listed)])
+    elif not engine.orders_from_index:
+        # the list holds what ordering needs, read with it: sorted from the list alone
+        part("any", 2, [("sorted", "m_any", few, listed), ("walk", None, many, listed)])
     else:
         between = "(SELECT n FROM n_any) BETWEEN %s AND %s"
         part("any", 2, [

@@ -3,16 +3,21 @@
 Search tests a user's scope on the entry first: on SQLite the title indexes hold the
 two columns, so a walk leaves out what the scope hides from the index alone. Existing
 entries are filled from their records here, so scoped users keep finding everything
-right after the upgrade; the two SQLite indexes are rebuilt with the new columns.
+right after the upgrade; the indexes that read them are rebuilt with the new columns
+(SQLite: title and sort key; PostgreSQL: sort key).
 """
 
 from django.db import migrations
 
 TABLE = "core_search_entry"
 COLUMNS = ("team_id", "owner_id")
+# the indexes that gain the new columns, as they were before
 OLD_INDEXES = {
-    "core_search_entry_title_key": "(title_key)",
-    "core_search_entry_sort_title": "(sort_key, title_key)",
+    "sqlite": {
+        "core_search_entry_title_key": "(title_key)",
+        "core_search_entry_sort_title": "(sort_key, title_key)",
+    },
+    "postgresql": {"core_search_entry_sort_key": "(sort_key)"},
 }
 
 
@@ -53,12 +58,11 @@ def forwards(apps, schema_editor):
             f"FROM {quote(table)} r WHERE {TABLE}.entity = %s AND r.id = {TABLE}.object_id",
             [key],
         )
-    if connection.vendor == "sqlite":
-        for name in OLD_INDEXES:
-            schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
-        for statement in backend_for(connection).schema_statements():
-            schema_editor.execute(statement)
-        schema_editor.execute(f"ANALYZE {TABLE}")
+    for name in OLD_INDEXES[connection.vendor]:
+        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
+    for statement in backend_for(connection).schema_statements():
+        schema_editor.execute(statement)
+    schema_editor.execute(f"ANALYZE {TABLE}")
 
 
 def backwards(apps, schema_editor):
@@ -66,10 +70,9 @@ def backwards(apps, schema_editor):
     present = _columns(connection)
     if present is None:
         return
-    if connection.vendor == "sqlite":
-        for name, columns in OLD_INDEXES.items():
-            schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
-            schema_editor.execute(f"CREATE INDEX {name} ON {TABLE} {columns}")
+    for name, columns in OLD_INDEXES[connection.vendor].items():
+        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
+        schema_editor.execute(f"CREATE INDEX {name} ON {TABLE} {columns}")
     for column in COLUMNS:
         if column in present:
             schema_editor.execute(f"ALTER TABLE {TABLE} DROP COLUMN {column}")

@@ -248,6 +248,27 @@ class SearchBackend(abc.ABC):
         gives a condition on an entry's own columns that every row must meet."""
         return None
 
+    # whether a part's candidates are listed, and put in title order, from index
+    # entries alone (then long lists pay, and a walk of the title index against the
+    # list); else every candidate listed is an entry read, and lists stay short
+    orders_from_index = True
+
+    def listed(self, query: SearchQuery, kind: str) -> tuple[str, list]:
+        """The matches of `kind` as a SELECT to list (up to a bound) in a CTE: `counted`'s
+        ids, plus whatever else the engine's `sorted_part` reads from the list."""
+        return self.counted(query, kind)
+
+    def in_order(self, columns: str, ordered: str, where: str, take: str) -> str:
+        """Entries (alias `e`) of the rows `ordered` yields (alias `c`: id, title_key in
+        that order) that meet `where`, in that order, reading entries only until `take`
+        rows have come out."""
+        # the subquery's order is the loop's: CROSS JOIN keeps it, and the LIMIT (with
+        # no ORDER BY, which would sort every candidate again after reading it) stops
+        return (
+            f"SELECT {columns} FROM ({ordered}) c CROSS JOIN {ENTRY_TABLE} e ON e.id = c.id "  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
+            f"WHERE {where} LIMIT {take}"
+        )
+
     def sorted_candidates(self, select: str) -> str:
         """`select` (candidates with their conditions, no ORDER BY) made into a subquery
         the planner runs as written: from its index, not by walking the title index."""

@@ -15,11 +15,13 @@ from rapport.core.searchbackends.base import (
     ENTRY_MARKS,
     ENTRY_TABLE,
     Row,
+    Scoped,
     SearchBackend,
     SearchQuery,
     chunks,
 )
 
+SORT_COLUMNS = "(sort_key) INCLUDE (title_key, id, entity, team_id, owner_id)"
 SCHEMA = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     f"""CREATE TABLE IF NOT EXISTS {ENTRY_TABLE} (
@@ -37,7 +39,9 @@ SCHEMA = [
     f"CREATE UNIQUE INDEX IF NOT EXISTS core_search_entry_object "
     f"ON {ENTRY_TABLE} (entity, object_id)",
     f"CREATE INDEX IF NOT EXISTS core_search_entry_title_key ON {ENTRY_TABLE} (title_key)",
-    f"CREATE INDEX IF NOT EXISTS core_search_entry_sort_key ON {ENTRY_TABLE} (sort_key)",
+    # with what ordering and the scope test read: the sort part's candidates come out
+    # of an index-only scan, in scope and sorted, before any entry is read (0040)
+    f"CREATE INDEX IF NOT EXISTS core_search_entry_sort_key ON {ENTRY_TABLE} {SORT_COLUMNS}",
     f"CREATE INDEX IF NOT EXISTS core_search_entry_trgm "
     f"ON {ENTRY_TABLE} USING gin (body gin_trgm_ops)",
     f"CREATE INDEX IF NOT EXISTS core_search_entry_fts "
@@ -130,6 +134,51 @@ class PostgresBackend(SearchBackend):
             match = f"({alias}.body LIKE %s OR {alias}.body LIKE %s) AND {match}"
             params = ["% " + query.lead + "%", query.lead + "%", *params]
         return match, params
+
+    # the trigram index can only nominate: each listed match is rechecked in its row
+    orders_from_index = False
+
+    def listed(self, query: SearchQuery, kind: str) -> tuple[str, list]:
+        # the rows are read for the recheck anyway: keep what sorting and scope need
+        condition, params = self.candidates(query, kind, "e")
+        select = (
+            "SELECT e.id, e.title_key, e.entity, e.team_id, e.owner_id "  # noqa: S608  # nosec B608 # identifiers from code
+            f"FROM {ENTRY_TABLE} e WHERE {condition}"
+        )
+        return self.sorted_candidates(select), params
+
+    def sorted_part(
+        self, query: SearchQuery, kind: str, ids: str | None = None, scope: Scoped = None
+    ) -> tuple[str, list] | None:
+        kept, kept_params = scope("s") if scope else ("true", [])
+        if kind == "any" and ids is not None:
+            # the listed matches in scope, sorted from the list itself
+            sql = (
+                f"SELECT s.id, s.title_key FROM {ids} s WHERE {kept} "  # noqa: S608  # nosec B608 # identifiers from code
+                "ORDER BY s.title_key, s.id OFFSET 0"
+            )
+            return sql, kept_params
+        if kind not in ("sort", "word") or ids is not None:
+            return None
+        # the part's candidates in scope by the entry's copy, sorted (for "sort" from the
+        # sort-key index alone): entries are read, and records asked (`in_order`), only
+        # for the first of them
+        candidates, candidate_params = self.candidates(query, kind, "s")
+        part, part_params = self.part(query, kind, "s")
+        sql = (
+            f"SELECT s.id, s.title_key FROM {ENTRY_TABLE} s WHERE {candidates} AND {part} "  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
+            f"AND {kept} ORDER BY s.title_key, s.id OFFSET 0"
+        )
+        return sql, [*candidate_params, *part_params, *kept_params]
+
+    def in_order(self, columns: str, ordered: str, where: str, take: str) -> str:
+        # a LATERAL probe per listed row, in the list's order (a nested loop that stops
+        # at the LIMIT); the ORDER BY is the one the rows already come in
+        return (
+            f"SELECT {columns} FROM ({ordered}) c CROSS JOIN LATERAL "  # noqa: S608  # nosec B608 # identifiers from code
+            f"(SELECT * FROM {ENTRY_TABLE} e WHERE e.id = c.id AND {where} OFFSET 0) e "
+            f"ORDER BY c.title_key, c.id LIMIT {take}"
+        )
 
     def sorted_candidates(self, select: str) -> str:
         # OFFSET 0 keeps the subquery's plan its own: bitmap scans of the trigram or key
