@@ -9,7 +9,9 @@ come back on restore, `rebuild()` refills it (`rapport reindex`).
 
 Reads are scoped in the same SQL statement: a hit exists only when the entity's
 `restrict(user, "view")` queryset, correlated on the primary key, has the row. The
-statement starts from the index, so the entity table is only probed by key.
+statement starts from the index, so the entity table is only probed by key, and only
+for matching entries whose copy of the record's team and owner is in the user's scope
+(decision 0040).
 """
 
 from __future__ import annotations
@@ -502,9 +504,8 @@ def _part_select(
     params = [*kept_params, *match_params, *part_params, *scope.probe_params]
     columns = f"{rank} AS tier, e.entity, e.object_id, e.title, e.subtitle, e.title_key, e.id"
     if how == "sorted":
-        # candidates in title order first; CROSS JOIN keeps that order as the loop order,
-        # and the LIMIT (with no ORDER BY of its own, which would sort every candidate
-        # again after reading it) stops reading entries once the part has its rows
+        # candidates in title order first; their entries are read in that order, only
+        # until the part has its rows (the engine's `in_order`)
         ordered, ordered_params = engine.sorted_part(query, kind, ids, scope.entries)
         sql = engine.in_order(columns, ordered, " AND ".join(conditions), take)
         return sql, [*ordered_params, *params]
@@ -552,9 +553,7 @@ def search_sql(
         params.extend(sql_params)
 
     def bound(kind: str) -> int:
-        if engine.sorted_part(query, kind, "m_any") is None:
-            return DENSE
-        if not engine.orders_from_index:
+        if engine.sorted_part(query, kind, "m_any") is None or not engine.orders_from_index:
             return DENSE
         return LISTED if kind == "any" else DENSE_SORTED
 
