@@ -6,19 +6,20 @@ must follow every change of owner or team, and a stale copy must never show a re
 the user may not view.
 """
 
+from importlib import import_module
+
 import pytest
 from django.db import connection
 
 from rapport.contacts.models import Company, Person
 from rapport.core import search
 from rapport.core.checks import search_problems
-from rapport.core.migrations import __name__ as migrations_package
 from rapport.core.searchbackends.base import ENTRY_TABLE
 from rapport.testing.factories import CompanyFactory, PersonFactory
 
 pytestmark = pytest.mark.django_db
 
-migration = __import__(f"{migrations_package}.0005_search_entry_scope", fromlist=["forwards"])
+migration = import_module("rapport.core.migrations.0005_search_entry_scope")
 
 
 @pytest.fixture
