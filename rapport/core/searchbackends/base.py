@@ -16,7 +16,7 @@ CHUNK = 500
 _WRITTEN = ("title", "subtitle", "title_key", "sort_key", "body", "team_id", "owner_id")
 ENTRY_COLUMNS = ", ".join(("entity", "object_id", *_WRITTEN))
 ENTRY_MARKS = ", ".join(["%s"] * (2 + len(_WRITTEN)))
-ENTRY_CONFLICT = "ON CONFLICT (entity, object_id) DO UPDATE SET " + ", ".join(
+ENTRY_CONFLICT = "ON CONFLICT (entity, object_id) DO UPDATE SET " + ", ".join(  # nosec B608 # column names from code
     f"{column} = excluded.{column}" for column in _WRITTEN
 )
 
