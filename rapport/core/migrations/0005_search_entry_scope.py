@@ -28,8 +28,8 @@ def _columns(connection) -> set[str] | None:
         return {c.name for c in connection.introspection.get_table_description(cursor, TABLE)}
 
 
-def _scoped_tables(connection) -> list[tuple[str, str]]:
-    """(entity key, record table) of every entity in the index whose records have both
+def _scoped_tables(connection) -> list[tuple[str, str, str]]:
+    """(entity key, record table, its key column) of every entity in the index whose records have both
     columns; the others keep NULL (search then tests their scope on the record only)."""
     from rapport.core.registry import registry
     from rapport.core.search import copies_scope
@@ -38,7 +38,8 @@ def _scoped_tables(connection) -> list[tuple[str, str]]:
         cursor.execute(f"SELECT DISTINCT entity FROM {TABLE}")  # noqa: S608  # nosec B608 # fixed identifiers
         keys = [row[0] for row in cursor.fetchall()]
     entities = [registry.get(key) for key in keys]
-    return [(e.key, e.model._meta.db_table) for e in entities if e is not None and copies_scope(e)]
+    opts = [(e.key, e.model._meta) for e in entities if e is not None and copies_scope(e)]
+    return [(key, meta.db_table, meta.pk.column) for key, meta in opts]
 
 
 def forwards(apps, schema_editor):
@@ -52,10 +53,10 @@ def forwards(apps, schema_editor):
         if column not in present:
             schema_editor.execute(f"ALTER TABLE {TABLE} ADD COLUMN {column} bigint NULL")
     quote = connection.ops.quote_name
-    for key, table in _scoped_tables(connection):
+    for key, table, pk in _scoped_tables(connection):
         schema_editor.execute(
             f"UPDATE {TABLE} SET team_id = r.team_id, owner_id = r.owner_id "  # noqa: S608  # nosec B608 # identifiers from code
-            f"FROM {quote(table)} r WHERE {TABLE}.entity = %s AND r.id = {TABLE}.object_id",
+            f"FROM {quote(table)} r WHERE {TABLE}.entity = %s AND r.{quote(pk)} = {TABLE}.object_id",
             [key],
         )
     for name in OLD_INDEXES[connection.vendor]:
