@@ -9,6 +9,7 @@ about a millisecond. The markup is the same the template wrote before.
 from __future__ import annotations
 
 import datetime
+import functools
 import html
 from urllib.parse import urlencode
 
@@ -17,6 +18,7 @@ from django.utils import dateformat, timezone
 from django.utils.formats import get_format
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from rapport.core.presenters import ALIASES, cell
@@ -68,10 +70,17 @@ _DATE_PARTS = {
     "g": lambda v: str(v.hour % 12 or 12),
     "h": lambda v: f"{v.hour % 12 or 12:02d}",
     # Words (a.m., noon …) come from Django's own format and its translations.
-    "a": lambda v: dateformat.TimeFormat(v).a(),
-    "A": lambda v: dateformat.TimeFormat(v).A(),
-    "P": lambda v: dateformat.TimeFormat(v).P(),
+    "a": lambda v: _words("a", get_language(), v.hour, 0),
+    "A": lambda v: _words("A", get_language(), v.hour, 0),
+    "P": lambda v: _words("P", get_language(), v.hour, v.minute),
 }
+
+
+@functools.lru_cache(maxsize=4096)
+def _words(code: str, language: str | None, hour: int, minute: int) -> str:
+    """Django's `TimeFormat` for a code that writes words ("a.m.", "noon"): they depend
+    only on the hour, the minute and the language, so each is worked out once."""
+    return getattr(dateformat.TimeFormat(datetime.time(hour, minute)), code)()
 
 
 def date_formatter(fmt: str):

@@ -59,3 +59,15 @@ def test_a_page_token_passes_the_csrf_check(alice):
         "/preferences/language/", {"csrfmiddlewaretoken": "x" * 64, "language": "uk"}
     )
     assert refused.status_code == 403
+
+
+def test_a_page_masks_its_token_once(alice):
+    """Every form on a page carries the same masked token, the one the page's own
+    `{% csrf_token %}` and HTMX header carry: the secret is masked once per request."""
+    web = Client()
+    web.force_login(alice)
+    html = web.get("/people/").content.decode()
+    tokens = set(re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', html))
+    header = re.search(r'"X-CSRFToken": "([^"]+)"', html).group(1)
+    assert tokens == {header}
+    assert len(re.findall(r'name="csrfmiddlewaretoken"', html)) >= 3
