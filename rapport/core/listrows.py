@@ -14,7 +14,7 @@ import html
 from urllib.parse import urlencode
 
 from django.urls import reverse
-from django.utils import dateformat, timezone
+from django.utils import dateformat, timezone, translation
 from django.utils.formats import get_format
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -69,27 +69,40 @@ _DATE_PARTS = {
     "s": lambda v: f"{v.second:02d}",
     "g": lambda v: str(v.hour % 12 or 12),
     "h": lambda v: f"{v.hour % 12 or 12:02d}",
-    # Words (a.m., noon …) come from Django's own format and its translations.
-    "a": lambda v: _words("a", get_language(), v.hour, 0),
-    "A": lambda v: _words("A", get_language(), v.hour, 0),
-    "P": lambda v: _words("P", get_language(), v.hour, v.minute),
 }
+
+# Codes that write words (a.m., noon …): Django's own format and its translations.
+_WORD_CODES = frozenset("aAP")
 
 
 @functools.lru_cache(maxsize=4096)
 def _words(code: str, language: str | None, hour: int, minute: int) -> str:
     """Django's `TimeFormat` for a code that writes words ("a.m.", "noon"): they depend
-    only on the hour, the minute and the language, so each is worked out once."""
-    return getattr(dateformat.TimeFormat(datetime.time(hour, minute)), code)()
+    only on the hour, the minute (for "P") and the language, so each is worked out once,
+    in that language whichever is active now."""
+    with translation.override(language):
+        return getattr(dateformat.TimeFormat(datetime.time(hour, minute)), code)()
+
+
+def _word_part(code: str, language: str | None):
+    if code == "P":
+        return lambda v: _words("P", language, v.hour, v.minute)
+    return lambda v: _words(code, language, v.hour, 0)
 
 
 def date_formatter(fmt: str):
     """A function writing a date or time as `dateformat.format(value, fmt)` does:
     compiled once for formats made of day, month, year, hour, minute and second codes and
-    punctuation, Django's own for any other."""
-    if any(ch.isalpha() and ch not in _DATE_PARTS for ch in fmt) or "\\" in fmt:
+    punctuation, Django's own for any other. Words are written in the language active
+    when the formatter is made (once a page)."""
+    if any(ch.isalpha() and ch not in _DATE_PARTS and ch not in _WORD_CODES for ch in fmt) or (
+        "\\" in fmt
+    ):
         return lambda value: dateformat.format(value, fmt)
-    parts = [_DATE_PARTS.get(ch, ch) for ch in fmt]
+    language = get_language()
+    parts = [
+        _word_part(ch, language) if ch in _WORD_CODES else _DATE_PARTS.get(ch, ch) for ch in fmt
+    ]
     return lambda value: "".join(p if isinstance(p, str) else p(value) for p in parts)
 
 

@@ -45,3 +45,20 @@ def test_each_languages_short_formats_match(language, name, hour, minute):
 )
 def test_escape_matches_conditional_escape(value):
     assert _esc(value) == str(conditional_escape(value))
+
+
+@pytest.mark.parametrize("hour,minute", [(0, 0), (12, 0), (9, 5), (15, 30)])
+def test_words_are_in_the_formatters_language_whatever_is_active_later(hour, minute):
+    """A formatter writes "a.m.", "noon" … in the language active when it was made (once
+    a page), and a word first worked out while another language is active is still
+    remembered in the formatter's own."""
+    moment = datetime.datetime(2026, 3, 7, hour, minute)
+    with translation.override("pl"):
+        polish = dateformat.format(moment, "P A")
+    with translation.override("uk"):
+        ukrainian = dateformat.format(moment, "P A")
+    with translation.override("uk"):
+        made_in_ukrainian = date_formatter("P A")
+    with translation.override("pl"):
+        assert made_in_ukrainian(moment) == ukrainian
+        assert date_formatter("P A")(moment) == polish
