@@ -93,13 +93,15 @@ class Company(TrackedModel):
     tags = models.ManyToManyField(Tag, blank=True, related_name="+", verbose_name=_("tags"))
     custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)
     sort_key = models.CharField(max_length=200, editable=False, default="")
-    # Phonetic key of the folded name: the duplicate scan's blocking key.
-    match_key = models.CharField(max_length=100, editable=False, default="", db_index=True)
+    # Phonetic key of the folded name: the duplicate scan's blocking key (indexed in Meta:
+    # compared whole, no `LIKE` index wanted; decision 0041).
+    match_key = models.CharField(max_length=100, editable=False, default="")
 
     class Meta:
         verbose_name = _("company")
         verbose_name_plural = _("companies")
         indexes = [
+            models.Index(fields=["match_key"], name="company_match_key_idx"),
             models.Index(fields=["sort_key", "id"], name="company_sort_idx"),
             models.Index(fields=["-created_at", "-id"], name="company_created_idx"),
             models.Index(fields=["team", "sort_key", "id"], name="company_team_sort_idx"),
@@ -153,12 +155,15 @@ class Person(TrackedModel):
     custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)
     sort_key = models.CharField(max_length=320, editable=False, default="")
     # Phonetic key of the folded, nickname-resolved name: the duplicate scan's blocking key.
-    match_key = models.CharField(max_length=100, editable=False, default="", db_index=True)
+    # Indexed in Meta, which on PostgreSQL adds no second `LIKE` index: it is only ever
+    # compared whole (decision 0041).
+    match_key = models.CharField(max_length=100, editable=False, default="")
 
     class Meta:
         verbose_name = _("person")
         verbose_name_plural = _("people")
         indexes = [
+            models.Index(fields=["match_key"], name="person_match_key_idx"),
             # The name indexes carry created_at, so "by name, created between" walks one in
             # order and checks the date from the index; the created indexes carry
             # deleted_at, so counting a date range reads no rows (decision 0033).
@@ -200,7 +205,8 @@ class EmailAddress(models.Model):
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="emails")
     address = models.EmailField(_("email"), max_length=254)
-    normalized = models.CharField(max_length=254, db_index=True, editable=False)
+    # Indexed in Meta (compared whole or by `IN`, never by `LIKE`; decision 0041).
+    normalized = models.CharField(max_length=254, editable=False)
     label = models.CharField(_("label"), max_length=30, blank=True)
     primary = models.BooleanField(_("primary"), default=False)
     position = models.PositiveSmallIntegerField(default=0)
@@ -209,6 +215,7 @@ class EmailAddress(models.Model):
         ordering = ["position", "id"]
         verbose_name = _("email address")
         verbose_name_plural = _("email addresses")
+        indexes = [models.Index(fields=["normalized"], name="email_normalized_idx")]
 
     def __str__(self) -> str:
         return self.address
@@ -223,7 +230,9 @@ class PhoneNumber(models.Model):
     company = models.ForeignKey(
         Company, on_delete=models.CASCADE, null=True, blank=True, related_name="phones"
     )
-    number = models.CharField(_("phone"), max_length=20, db_index=True)
+    # Indexed in Meta (compared whole or by `IN`; a tail search cannot use a `LIKE`
+    # index; decision 0041).
+    number = models.CharField(_("phone"), max_length=20)
     label = models.CharField(_("label"), max_length=30, blank=True)
     position = models.PositiveSmallIntegerField(default=0)
 
@@ -231,6 +240,7 @@ class PhoneNumber(models.Model):
         ordering = ["position", "id"]
         verbose_name = _("phone number")
         verbose_name_plural = _("phone numbers")
+        indexes = [models.Index(fields=["number"], name="phone_number_idx")]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(person__isnull=False) | models.Q(company__isnull=False),

@@ -45,12 +45,16 @@ class TrackedModel(models.Model):
         editable=False,
         verbose_name=_("updated by"),
     )
+    # No single-column index on owner or team: every record model declares list indexes
+    # that lead with them (its scopes read those), and a second index on the same first
+    # column is only more work on every write (decision 0041; a test holds each model to it).
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,
         verbose_name=_("owner"),
     )
     team = models.ForeignKey(
@@ -59,6 +63,7 @@ class TrackedModel(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,
         verbose_name=_("team"),
     )
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
@@ -129,6 +134,7 @@ class AuditEvent(models.Model):
         blank=True,
         related_name="+",
         db_constraint=False,
+        db_index=False,  # audit_actor_idx (actor, -at) leads with it (decision 0041)
         verbose_name=_("actor"),
     )
     actor_label = models.CharField(_("actor"), max_length=150, blank=True)

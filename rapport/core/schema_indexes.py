@@ -1,0 +1,38 @@
+"""Index changes made in place, for migrations (decision 0041).
+
+Altering a field's `db_index` is an `AlterField`, and on SQLite Django carries out every
+`AlterField` by copying the whole table into a new one: minutes at a million rows, only
+to drop an index. A migration that changes nothing but indexes keeps Django's operations
+for the model state and does the database part with these, which touch the indexes alone.
+"""
+
+from __future__ import annotations
+
+
+def drop_field_indexes(schema_editor, model, field_name: str) -> list[str]:
+    """Drop every plain index on exactly this field's column: the one `db_index` made and,
+    on PostgreSQL, its `LIKE` twin. Unique and primary keys and indexes over several
+    columns stay. Returns the names dropped."""
+    column = model._meta.get_field(field_name).column
+    connection = schema_editor.connection
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, model._meta.db_table)
+    dropped = []
+    for name, info in sorted(constraints.items()):
+        if (
+            info.get("index")
+            and not info.get("primary_key")
+            and not info.get("unique")
+            and info.get("columns") == [column]
+        ):
+            schema_editor.execute(schema_editor._delete_index_sql(model, name))
+            dropped.append(name)
+    return dropped
+
+
+def create_field_indexes(schema_editor, model, field_name: str) -> None:
+    """Create the indexes `db_index=True` gives this field (the model must be a state in
+    which it has it), as adding the field would."""
+    field = model._meta.get_field(field_name)
+    for statement in schema_editor._field_indexes_sql(model, field):
+        schema_editor.execute(statement)
