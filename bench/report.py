@@ -130,6 +130,19 @@ def _met(value) -> str:
     return {True: "✓", False: "✗", None: "—"}[value]
 
 
+def _probe_line(result: dict[str, Any]) -> list[str]:
+    """The machine's speed during the run: the fixed loop timed before each operation."""
+    probes = [out["probe_ms"] for out in result["ops"].values() if out.get("probe_ms")]
+    if not probes:
+        return []
+    return [
+        "",
+        f"Machine speed during the run: a fixed pure-Python loop took {min(probes):g}–"
+        f"{max(probes):g} ms before the operations (lower is faster; "
+        "`bench.runner.speed_probe`).",
+    ]
+
+
 def markdown(result: dict[str, Any]) -> str:
     people = result["load"].get("planned", {}).get("people", result["size"])
     lines = [
@@ -139,6 +152,7 @@ def markdown(result: dict[str, Any]) -> str:
         "through Django's full stack as a sales rep with team scope "
         f"({result['load'].get('rep', {}).get('visible_people', 0):,} people visible); "
         "floor = the same answer from hand-written SQL on the raw driver.",
+        *_probe_line(result),
         "",
         "| # | operation | runs | p50 | p95 | CPU p50 | floor p95 | ratio | target | met |",
         "|---|---|---|---|---|---|---|---|---|---|",

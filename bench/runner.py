@@ -166,6 +166,19 @@ ORDER = [
 ]
 
 
+def speed_probe() -> float:
+    """Milliseconds a fixed pure-Python loop takes here now (the best of three): the
+    machine's own speed next to each operation. This shared machine has run the same
+    code 1.5× slower from one hour to the next; a run's probes show whether its figures
+    came from a slow spell."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        sum(i * i for i in range(300_000))
+        best = min(best, time.perf_counter() - started)
+    return round(best * 1000, 2)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rapport bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", default="S", help="S (10k), M (100k), L (1M) or a number")
@@ -223,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         if only and name not in only:
             continue
         print(f"• {name} …", flush=True)
+        probe = speed_probe()
         ctx.rng = random.Random(f"{args.seed}-{name}")
         try:
             if name in reads:
@@ -239,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
             out = {"error": f"{type(exc).__name__}: {exc}"}
         if "error" in out or out.get("answers_match") is False:
             failures.append(name)
+        out["probe_ms"] = probe
         result["ops"][name] = out
         print(f"  {json.dumps(out, default=str)[:400]}", flush=True)
     result["memory"] = session.memory(result)

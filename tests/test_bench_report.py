@@ -60,3 +60,14 @@ def test_partial_run_keeps_the_growth_and_memory_it_did_not_measure(tmp_path):
     assert merged["growth"] == {"list": _growth(1.1), "search": _growth(1.2)}
     assert merged["memory"]["server_max_rss_mb"] == 108.0
     assert merged["ops"]["search"]["met"] is True  # judged again on the merged result
+
+
+def test_the_table_says_how_fast_the_machine_ran():
+    ops = {
+        "list": {**_op(30, 40, 2), "probe_ms": 41.5},
+        "search": {**_op(5, 9, 6), "probe_ms": 60.25},
+    }
+    text = report.markdown(_result(ops, {}, rss=None))
+    assert "a fixed pure-Python loop took 41.5–60.25 ms" in text
+    assert "probe" not in report.markdown(_result({"list": _op(30, 40, 2)}, {}, rss=None))
+
