@@ -18,7 +18,6 @@ from django.utils import dateformat, timezone, translation
 from django.utils.formats import get_format
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from rapport.core.presenters import ALIASES, cell
@@ -99,7 +98,7 @@ def date_formatter(fmt: str):
         "\\" in fmt
     ):
         return lambda value: dateformat.format(value, fmt)
-    language = get_language()
+    language = translation.get_language()
     parts = [
         _word_part(ch, language) if ch in _WORD_CODES else _DATE_PARTS.get(ch, ch) for ch in fmt
     ]
