@@ -11,6 +11,8 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from django.db import connections, router
+
 from rapport.dataio.models import Suppression
 
 
@@ -35,12 +37,31 @@ def suppressed_values(
     wanted = {digest("email", e): ("email", e) for e in emails if e}
     wanted |= {digest("phone", p): ("phone", p) for p in phones if p}
     found: dict[str, set[str]] = {"email": set(), "phone": set()}
-    if wanted:
-        rows = Suppression.objects.filter(digest__in=list(wanted)).values_list("kind", "digest")
-        for kind, d in rows:
-            if d in wanted and wanted[d][0] == kind:
-                found[kind].add(wanted[d][1])
+    for kind, d in _listed(wanted):
+        if d in wanted and wanted[d][0] == kind:
+            found[kind].add(wanted[d][1])
     return found["email"], found["phone"]
+
+
+def _listed(wanted: Mapping[str, tuple[str, str]]) -> list[tuple[str, str]]:
+    """The (kind, digest) rows among `wanted`, by the unique (kind, digest) index: one
+    fixed statement per number of values, not a queryset built and compiled for every
+    person the API creates (a tenth of a create's time)."""
+    by_kind: dict[str, list[str]] = {}
+    for d, (kind, _value) in wanted.items():
+        by_kind.setdefault(kind, []).append(d)
+    if not by_kind:
+        return []
+    db = router.db_for_read(Suppression)
+    table = connections[db].ops.quote_name(Suppression._meta.db_table)
+    parts, params = [], []
+    for kind, digests in sorted(by_kind.items()):
+        parts.append(f"(kind = %s AND digest IN ({', '.join(['%s'] * len(digests))}))")
+        params += [kind, *digests]
+    sql = f"SELECT kind, digest FROM {table} WHERE {' OR '.join(parts)}"  # noqa: S608  # nosec B608 # the table from the model, values as parameters
+    with connections[db].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def suppressed(*, emails: Iterable[str] = (), phones: Iterable[str] = ()) -> list[str]:
