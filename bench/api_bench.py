@@ -136,6 +136,7 @@ def time_api_writes(client, *, token: str, n: int = 300, seed: int = 5, profile=
         "writes_per_s": round(2 * n / elapsed, 1),
         "writes_per_cpu_s": round(2 * n / (cpu_total / 1000), 1),
         "queries": queries,
+        "created_ids": [pk for pk, _etag in created],
     }
 
 

@@ -175,19 +175,13 @@ def run_import_bench(
     return result
 
 
-def _table_rows(cursor, table: str, where: str, params) -> tuple[list[str], list[tuple]]:
-    cursor.execute(f"SELECT * FROM {table} WHERE {where}", params)  # noqa: S608
-    return [c[0] for c in cursor.description], cursor.fetchall()
-
-
 def floor_seconds(job) -> float:
     """The same new people, their email and phone rows, audit rows and search entries,
     inserted again (under fresh ids) with raw `executemany` in one transaction through
-    the driver, then rolled back. Returns the seconds the inserts took."""
+    the driver, then rolled back (`bench.replay`). Returns the seconds the inserts took."""
     from django.db import connection
 
-    from rapport.core.models import AuditEvent
-    from rapport.core.searchbackends.base import ENTRY_TABLE
+    from bench import replay
     from rapport.dataio.models import ImportRow
 
     ids = list(
@@ -200,66 +194,17 @@ def floor_seconds(job) -> float:
     connection.ensure_connection()
     raw = connection.connection
     vendor = connection.vendor
-    low, high = min(ids), max(ids)
-    tables = {
-        "person": ("contacts_person", "id BETWEEN %s AND %s", [low, high]),
-        "email": ("contacts_emailaddress", "person_id BETWEEN %s AND %s", [low, high]),
-        "phone": ("contacts_phonenumber", "person_id BETWEEN %s AND %s", [low, high]),
-        "audit": (
-            AuditEvent._meta.db_table,
-            "object_type = %s AND action = %s AND object_id BETWEEN %s AND %s",
-            ["person", "create", low, high],
-        ),
-        "search": (
-            ENTRY_TABLE,
-            "entity = %s AND object_id BETWEEN %s AND %s",
-            ["person", low, high],
-        ),
-    }
-    plans = []
-    with connection.cursor() as cursor:
-        for key, (table, where, params) in tables.items():
-            columns, rows = _table_rows(cursor, table, where, params)
-            cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")  # noqa: S608
-            shift = cursor.fetchone()[0] + 1
-            plans.append((key, table, columns, rows, shift))
-    person_shift = next(p[4] for p in plans if p[0] == "person")
-    statements = []
-    for key, table, columns, rows, shift in plans:
-        fix = {columns.index("id"): shift}
-        if key in ("email", "phone"):
-            fix[columns.index("person_id")] = person_shift
-        if key in ("audit", "search"):
-            fix[columns.index("object_id")] = person_shift
-        values = []
-        for row in rows:
-            row = list(row)
-            for index, delta in fix.items():
-                row[index] += delta
-            if vendor == "postgresql":
-                row = [
-                    json.dumps(v) if isinstance(v, dict | list) and key != "phone" else v
-                    for v in row
-                ]
-            values.append(row)
-        marks = ", ".join(["%s"] * len(columns))
-        if vendor == "sqlite":
-            marks = ", ".join(["?"] * len(columns))
-        names = ", ".join(f'"{c}"' for c in columns)
-        sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608
-        statements.append((sql, values))
-        if key == "search" and vendor == "sqlite":
-            body = columns.index("body")
-            statements.append(
-                (
-                    "INSERT INTO core_search_fts (rowid, body) VALUES (?, ?)",
-                    [(r[0], r[body]) for r in values],
-                )
-            )
+
+    def fetch(sql: str, params: list) -> tuple[list[str], list[tuple]]:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return [c[0] for c in cursor.description], cursor.fetchall()
+
+    plan = replay.statements(replay.read(fetch, ids), vendor)
     if vendor == "sqlite":
         raw.execute("BEGIN")
         started = time.perf_counter()
-        for sql, values in statements:
+        for sql, values, _owners in plan:
             raw.executemany(sql, values)
         seconds = time.perf_counter() - started
         raw.rollback()
@@ -267,7 +212,7 @@ def floor_seconds(job) -> float:
     with raw.transaction(force_rollback=True):
         cursor = raw.cursor()
         started = time.perf_counter()
-        for sql, values in statements:
+        for sql, values, _owners in plan:
             cursor.executemany(sql, values)
         seconds = time.perf_counter() - started
     return seconds

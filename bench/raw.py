@@ -17,7 +17,12 @@ class Raw:
 
             self.vendor = "sqlite"
             self.conn = sqlite3.connect(urlparse(database_url).path, isolation_level=None)
-            self.conn.execute("PRAGMA journal_mode=WAL")
+            # as the app connects (WAL, synchronous=NORMAL, its checkpoint interval): the
+            # write floors commit, and a commit's cost depends on these
+            from rapport.settings.base import database_config
+
+            pragmas = database_config(database_url)["OPTIONS"]["init_command"]
+            self.conn.executescript(pragmas)
         else:
             import psycopg
 

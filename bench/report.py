@@ -203,7 +203,9 @@ def markdown(result: dict[str, Any]) -> str:
                 f"{_fmt(out.get('create_p50_ms'), ' ms')} / {_fmt(out.get('update_p50_ms'), ' ms')} | "
                 f"{_fmt(out.get('create_p95_ms'), ' ms')} / {_fmt(out.get('update_p95_ms'), ' ms')} | "
                 f"{_fmt(out.get('create_cpu_p50_ms'), ' ms')} / {_fmt(out.get('update_cpu_p50_ms'), ' ms')} | "
-                f"— | {_fmt(out.get('writes_per_s'))} writes/s | {out['target']} | {_met(out.get('met'))} |"
+                f"{_fmt(out.get('floor_p95_ms'), ' ms')} ({_fmt(out.get('floor_writes_per_s'))} "
+                f"writes/s) | {_fmt(out.get('writes_per_s'))} writes/s | {out['target']} | "
+                f"{_met(out.get('met'))} |"
             )
             continue
         extra = f" ({out['queries']} queries)" if name == "person" and out.get("queries") else ""
