@@ -178,7 +178,8 @@ def run_import_bench(
 def floor_seconds(job) -> float:
     """The same new people, their email and phone rows, audit rows and search entries,
     inserted again (under fresh ids) with raw `executemany` in one transaction through
-    the driver, then rolled back (`bench.replay`). Returns the seconds the inserts took."""
+    the driver and committed, then deleted (`bench.replay`). Returns the seconds the
+    inserts and their commit took."""
     from django.db import connection
 
     from bench import replay
@@ -192,30 +193,17 @@ def floor_seconds(job) -> float:
     if not ids:
         return 0.0
     connection.ensure_connection()
-    raw = connection.connection
-    vendor = connection.vendor
 
     def fetch(sql: str, params: list) -> tuple[list[str], list[tuple]]:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return [c[0] for c in cursor.description], cursor.fetchall()
 
-    plan = replay.statements(replay.read(fetch, ids), vendor)
-    if vendor == "sqlite":
-        raw.execute("BEGIN")
-        started = time.perf_counter()
-        for sql, values, _owners in plan:
-            raw.executemany(sql, values)
-        seconds = time.perf_counter() - started
-        raw.rollback()
-        return seconds
-    with raw.transaction(force_rollback=True):
-        cursor = raw.cursor()
-        started = time.perf_counter()
-        for sql, values, _owners in plan:
-            cursor.executemany(sql, values)
-        seconds = time.perf_counter() - started
-    return seconds
+    copies = replay.read(fetch, ids)
+    try:
+        return replay.all_at_once(connection.connection, copies, connection.vendor)
+    finally:
+        replay.remove(connection.connection, copies, connection.vendor)
 
 
 # --- scratch database ----------------------------------------------------------------

@@ -98,3 +98,30 @@ def test_statements_insert_every_column_with_the_drivers_marks(alice):
     assert rows[0][copies[0].columns.index("id")] == ids[0] + copies[0].shift
     fts = [sql for sql, _rows, _owners in plan if "core_search_fts" in sql]
     assert len(fts) == (1 if connection.vendor == "sqlite" else 0)
+
+
+def test_all_at_once_commits_every_copy_then_remove_leaves_the_tables_as_before(alice):
+    ids = _create(alice, 4)
+    before = {key: _count(table) for key, table in TABLES.items()}
+    connection.ensure_connection()
+    copies = replay.read(_fetch, ids[1:])  # a run inside the new people: only its rows
+    assert {copy.key: len(copy.rows) for copy in copies}["email"] == 6
+
+    seconds = replay.all_at_once(connection.connection, copies, connection.vendor)
+
+    assert seconds > 0
+    raw = connection.connection  # committed: no transaction is left open
+    if connection.vendor == "sqlite":
+        assert not raw.in_transaction
+    else:
+        from psycopg.pq import TransactionStatus
+
+        assert raw.info.transaction_status == TransactionStatus.IDLE
+    assert {key: _count(table) for key, table in TABLES.items()} == {
+        "person": before["person"] + 3,
+        "email": before["email"] + 6,
+        "audit": before["audit"] + 3,
+        "search": before["search"] + 3,
+    }
+    replay.remove(connection.connection, copies, connection.vendor)
+    assert {key: _count(table) for key, table in TABLES.items()} == before
