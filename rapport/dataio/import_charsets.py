@@ -65,6 +65,23 @@ def looks_utf16(head: bytes) -> bool:
     return max(zeros_odd, zeros_even) > half * 0.3 and min(zeros_odd, zeros_even) < half * 0.05
 
 
+def _utf16_order(head: bytes) -> str:
+    """UTF-16 without a byte-order mark: little-endian when the zero bytes of ASCII
+    characters come second."""
+    return "utf-16-le" if head[1::2].count(0) > head[0::2].count(0) else "utf-16-be"
+
+
+def with_byte_order(encoding: str, head: bytes) -> str:
+    """A chosen encoding as it will read this file: "utf-16" for a file without a
+    byte-order mark takes the order its bytes show (Python's "utf-16" codec refuses such
+    a file outright), and a file that is not UTF-16 at all is an error naming the field."""
+    if encoding != "utf-16" or head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return encoding
+    if not looks_utf16(head):
+        raise ValidationError({"encoding": [_("This file is not in UTF-16.")]})
+    return _utf16_order(head)
+
+
 def detect(path: str, head: bytes) -> str:
     """The encoding of a text file (the first bytes in `head`, the rest read in chunks)."""
     if head.startswith(codecs.BOM_UTF8):
@@ -72,7 +89,7 @@ def detect(path: str, head: bytes) -> str:
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     if looks_utf16(head):
-        return "utf-16-le" if head[1::2].count(0) > head[0::2].count(0) else "utf-16-be"
+        return _utf16_order(head)
     if _is_utf8(path):
         return "utf-8"
     return best_single_byte(_non_ascii_sample(path))

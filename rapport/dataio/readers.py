@@ -107,7 +107,7 @@ def sniff(
     if kind == "xlsx":
         return _sniff_xlsx(path, sheet)
     if encoding:
-        encoding = encodings.check(encoding)
+        encoding = encodings.with_byte_order(encodings.check(encoding), head)
     else:
         encoding = encodings.detect(path, head)
     text = _decode_sample(head, encoding)

@@ -87,6 +87,21 @@ def test_utf16_big_endian_with_bom_is_read(tmp_path):
     assert data[0][1][0] == "Шевченко"
 
 
+@pytest.mark.parametrize("order", ["utf-16-le", "utf-16-be"])
+def test_utf16_chosen_for_a_file_without_a_byte_order_mark_reads_its_order(tmp_path, order):
+    path = write(tmp_path, csv_bytes(POLISH, encoding=order))  # no BOM
+    sniffed, data = read_all(path, encoding="UTF16")
+    assert sniffed.encoding == order
+    assert data[0][1][:2] == ["Kowalski", "Łukasz"]
+
+
+def test_utf16_chosen_for_a_file_that_is_not_utf16_names_the_field(tmp_path):
+    path = write(tmp_path, csv_bytes(UKRAINIAN, encoding="utf-8"))
+    with pytest.raises(ValidationError) as exc:  # Python's codec raised a bare UnicodeError
+        readers.sniff(path, "f.csv", encoding="utf-16")
+    assert exc.value.message_dict == {"encoding": ["This file is not in UTF-16."]}
+
+
 def test_manual_encoding_override_wins(tmp_path):
     path = write(tmp_path, csv_bytes(RUSSIAN, encoding="cp1251"))
     sniffed, data = read_all(path, encoding="koi8-r")
