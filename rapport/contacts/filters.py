@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import django_filters
 from django.core.exceptions import ValidationError
+from django.db.models import F, Value
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from rapport.contacts.models import Company, Person
-from rapport.core.filters import EntityFilterSet
+from rapport.core.filters import EntityFilterSet, equal
 from rapport.core.text import digits
 
 
@@ -18,8 +20,8 @@ class PersonFilterSet(EntityFilterSet):
     email = django_filters.CharFilter(method="filter_email", label=_("Email"))
     phone = django_filters.CharFilter(method="filter_phone", label=_("Phone"))
     group = django_filters.CharFilter(method="filter_group", label=_("Group"))
-    source = django_filters.CharFilter(field_name="source", lookup_expr="iexact", label=_("Source"))
-    language = django_filters.CharFilter(field_name="language", label=_("Language"))
+    source = django_filters.CharFilter(method="filter_source", label=_("Source"))
+    language = django_filters.CharFilter(method="filter_language", label=_("Language"))
 
     class Meta:
         model = Person
@@ -47,6 +49,13 @@ class PersonFilterSet(EntityFilterSet):
         return qs.filter(
             pk__in=Person.all_objects.filter(phones__number__endswith=tail[-9:]).values("pk")
         )
+
+    def filter_source(self, qs, name, value):
+        # in any letter case, by the lower-cased index (`person_source_idx`)
+        return equal(qs, Lower("source"), Lower(Value(value)), index="person_source_idx")
+
+    def filter_language(self, qs, name, value):
+        return equal(qs, F("language"), value, index="person_language_idx")
 
     def filter_group(self, qs, name, value):
         return qs.filter(pk__in=Person.all_objects.filter(groups__name__iexact=value).values("pk"))

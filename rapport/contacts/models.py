@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -189,6 +190,9 @@ class Person(TrackedModel):
             ),
             models.Index(fields=["owner", "-updated_at", "-id"], name="person_owner_updated_idx"),
             models.Index(fields=["owner", "primary_email", "id"], name="person_owner_email_idx"),
+            # the list's language and source filters (decision 0042)
+            models.Index(fields=["language"], name="person_language_idx"),
+            models.Index(Lower("source"), name="person_source_idx"),
         ]
 
     def __str__(self) -> str:

@@ -1,0 +1,172 @@
+"""The language and source filters at any size (decision 0042).
+
+SQLite keeps no histograms, so for `language = 'pl'` it walked the list's order index
+and read every row in scope (1.6 s at 1M people). On SQLite a value fewer than
+`WALK_MIN_ROWS` rows hold is now read from its own index (`INDEXED BY`, marked rare with
+`likelihood`) and sorted; a common value keeps the plain equality and the walk. These
+tests pin both plans, the rows either way, the source filter's letter case, and that
+PostgreSQL gets the plain equality and the indexes.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.http import QueryDict
+from django.test.utils import CaptureQueriesContext
+
+from rapport.contacts.entities import PersonEntity
+from rapport.contacts.models import Person
+from rapport.core import filters, listing
+from rapport.core.api.testing import ApiClient, clear_throttle
+from rapport.testing.factories import PersonFactory
+
+pytestmark = pytest.mark.django_db
+
+SQLITE = connection.vendor == "sqlite"
+RARE = "likelihood("
+SURNAMES = ["Adams", "Бондар", "Łukasz", "adams", "Zed"]
+# 3 Polish speakers (rare with a threshold of 5), 14 Ukrainian ones (common), the rest none
+LANGUAGES = ["pl"] * 3 + ["uk"] * 14 + [""] * 7
+SOURCES = ["Web Form", "web form", "WEB FORM", "Referral"] + [""] * 20
+
+
+@pytest.fixture(autouse=True)
+def _small_threshold(monkeypatch):
+    clear_throttle()
+    monkeypatch.setattr(filters, "WALK_MIN_ROWS", 5)
+
+
+@pytest.fixture
+def people(alice, carol):
+    """24 people, three in four in alice's team, the rest in carol's."""
+    made = []
+    for i in range(24):
+        person = PersonFactory(
+            actor=carol if i % 4 == 3 else alice,
+            first_name=f"P{i}",
+            last_name=SURNAMES[i % 5],
+            emails=[{"address": f"p{i}@example.com"}],
+        )
+        Person.all_objects.filter(pk=person.pk).update(
+            language=LANGUAGES[i], source=SOURCES[(i * 7) % 24]
+        )
+        made.append(person)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # as `rapport migrate` leaves a database: with statistics
+    return made
+
+
+def _expected(user, keep) -> list[int]:
+    rows = [(p.sort_key, p.pk) for p in Person.objects.restrict(user, "view") if keep(p)]
+    return [pk for _key, pk in sorted(rows)]
+
+
+def _list(user, params: dict) -> tuple[list[str], listing.ListPage]:
+    query = QueryDict(mutable=True)
+    query.update({"ordering": "name", **params})
+    with CaptureQueriesContext(connection) as captured:
+        page = listing.entity_list(PersonEntity, user, query)
+    assert not page.errors and not page.field_errors, (page.errors, page.field_errors)
+    return [q["sql"] for q in captured.captured_queries if "contacts_person" in q["sql"]], page
+
+
+def _page_query(sqls: list[str]) -> str:
+    (sql,) = [s for s in sqls if "ORDER BY" in s and "LIMIT" in s and "COUNT(" not in s]
+    return sql
+
+
+def _plan(sql: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+        return " | ".join(str(row[-1]) for row in cursor.fetchall())
+
+
+def test_a_rare_language_is_read_from_its_index_and_sorted(people, alice):
+    sqls, page = _list(alice, {"language": "pl"})
+    expected = _expected(alice, lambda p: p.language == "pl")
+    assert [row.pk for row in page.rows] == expected and len(expected) == 3
+    assert (page.count.value, page.count.capped) == (3, False)
+    sql = _page_query(sqls)
+    assert (RARE in sql) is SQLITE
+    if SQLITE:
+        assert 'INDEXED BY "person_language_idx"' in sql
+        plan = _plan(sql)
+        assert "person_language_idx" in plan and "person_team_sort_idx" not in plan, plan
+
+
+def test_a_common_language_keeps_the_walk_in_name_order(people, alice):
+    sqls, page = _list(alice, {"language": "uk"})
+    assert [row.pk for row in page.rows] == _expected(alice, lambda p: p.language == "uk")
+    sql = _page_query(sqls)
+    assert RARE not in sql
+    if SQLITE:
+        assert "person_team_sort_idx" in _plan(sql)
+
+
+def test_a_language_nobody_speaks_is_an_empty_page_without_a_scan(people, alice):
+    sqls, page = _list(alice, {"language": "xx"})
+    assert page.rows == [] and page.count.value == 0
+    if SQLITE:
+        plan = _plan(_page_query(sqls))
+        assert "SCAN contacts_person" not in plan and "person_team_sort_idx" not in plan, plan
+
+
+def test_source_matches_in_any_letter_case_from_its_index(people, alice):
+    for asked in ["web form", "WEB FORM", "Web Form"]:
+        sqls, page = _list(alice, {"source": asked})
+        expected = _expected(alice, lambda p: p.source.lower() == "web form")
+        assert [row.pk for row in page.rows] == expected and expected, asked
+        sql = _page_query(sqls)
+        assert (RARE in sql) is SQLITE
+        if SQLITE:
+            assert "person_source_idx" in _plan(sql)
+    _sqls, none = _list(alice, {"source": "web"})  # whole values, not a prefix
+    assert none.rows == []
+
+
+def test_other_filters_and_scope_still_apply(people, alice, carol):
+    _sqls, mine = _list(alice, {"language": "pl", "owner": "me"})
+    assert [row.pk for row in mine.rows] == _expected(
+        alice, lambda p: p.language == "pl" and p.owner_id == alice.pk
+    )
+    _sqls, theirs = _list(carol, {"language": "pl"})
+    assert {row.pk for row in theirs.rows}.isdisjoint({row.pk for row in mine.rows})
+    assert [row.pk for row in theirs.rows] == _expected(carol, lambda p: p.language == "pl")
+
+
+def test_a_trashed_person_stays_out_of_a_rare_value(people, alice):
+    first = _expected(alice, lambda p: p.language == "pl")[0]
+    Person.all_objects.filter(pk=first).update(deleted_at=people[0].created_at)
+    _sqls, page = _list(alice, {"language": "pl"})
+    assert first not in [row.pk for row in page.rows] and len(page.rows) == 2
+
+
+@pytest.mark.parametrize("params", [{"language": "pl"}, {"language": "uk"}, {"source": "WEB FORM"}])
+def test_the_api_pages_through_either_plan(people, alice, params):
+    client = ApiClient(alice)
+    items, cursor = [], None
+    while True:
+        query = {"ordering": "name", "limit": 2, **params}
+        if cursor:
+            query["cursor"] = cursor
+        response = client.get("/people", query)
+        assert response.status_code == 200, response.content
+        body = response.json()
+        items += [item["id"] for item in body["items"]]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    key, value = next(iter(params.items()))
+    assert items == _expected(alice, lambda p: getattr(p, key).lower() == value.lower())
+
+
+def test_the_filter_indexes_exist():
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, Person._meta.db_table)
+    assert constraints["person_language_idx"]["columns"] == ["language"]
+    assert "person_source_idx" in constraints
+    if not SQLITE:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'person_source_idx'")
+            assert "lower((source)::text)" in cursor.fetchone()[0]
