@@ -107,6 +107,10 @@ class Company(TrackedModel):
             models.Index(fields=["-created_at", "-id"], name="company_created_idx"),
             models.Index(fields=["team", "sort_key", "id"], name="company_team_sort_idx"),
             models.Index(fields=["owner", "sort_key", "id"], name="company_owner_sort_idx"),
+            # most recently updated first: the dashboard and `ordering=-updated_at`
+            models.Index(fields=["-updated_at", "-id"], name="company_updated_idx"),
+            models.Index(fields=["team", "-updated_at", "-id"], name="company_team_updated_idx"),
+            models.Index(fields=["owner", "-updated_at", "-id"], name="company_owner_updated_idx"),
         ]
 
     def __str__(self) -> str:
