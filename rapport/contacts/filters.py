@@ -6,9 +6,10 @@ import django_filters
 from django.core.exceptions import ValidationError
 from django.db.models import F, Value
 from django.db.models.functions import Lower
+from django.db.models.lookups import Exact
 from django.utils.translation import gettext_lazy as _
 
-from rapport.contacts.models import Company, Person
+from rapport.contacts.models import Company, Person, PhoneNumber, PhoneTail
 from rapport.core.filters import EntityFilterSet, equal
 from rapport.core.text import digits
 
@@ -46,9 +47,11 @@ class PersonFilterSet(EntityFilterSet):
         tail = digits(value)
         if len(tail) < 4:
             raise ValidationError({"phone": [_("Enter at least four digits.")]})
-        return qs.filter(
-            pk__in=Person.all_objects.filter(phones__number__endswith=tail[-9:]).values("pk")
-        )
+        if len(tail) >= 9:  # the last nine digits, from their index (`phone_tail_idx`)
+            numbers = PhoneNumber.objects.filter(Exact(PhoneTail("number"), tail[-9:]))
+        else:  # a shorter tail is a suffix of that: read the table
+            numbers = PhoneNumber.objects.filter(number__endswith=tail)
+        return qs.filter(pk__in=numbers.filter(person__isnull=False).values("person_id"))
 
     def filter_source(self, qs, name, value):
         # in any letter case, by the lower-cased index (`person_source_idx`)

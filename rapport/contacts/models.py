@@ -229,6 +229,22 @@ class EmailAddress(models.Model):
         return self.address
 
 
+class PhoneTail(models.Func):
+    """The last nine characters of a phone number, written with a literal length in the
+    index and in queries alike: SQLite matches a query's expression to an index's only
+    when they are the same text, and Django's `Right` binds its length as parameters."""
+
+    output_field = models.CharField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"RIGHT({sql}, 9)", params
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"SUBSTR({sql}, -9)", params
+
+
 class PhoneNumber(models.Model):
     """A phone number of a person or a company, stored in E.164."""
 
@@ -248,7 +264,12 @@ class PhoneNumber(models.Model):
         ordering = ["position", "id"]
         verbose_name = _("phone number")
         verbose_name_plural = _("phone numbers")
-        indexes = [models.Index(fields=["number"], name="phone_number_idx")]
+        indexes = [
+            models.Index(fields=["number"], name="phone_number_idx"),
+            # the last nine digits: the phone filter and a caller's number find the
+            # person by them whatever the prefix was typed as (+380…, 0…)
+            models.Index(PhoneTail("number"), name="phone_tail_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(person__isnull=False) | models.Q(company__isnull=False),

@@ -170,3 +170,45 @@ def test_the_filter_indexes_exist():
         with connection.cursor() as cursor:
             cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'person_source_idx'")
             assert "lower((source)::text)" in cursor.fetchone()[0]
+
+
+@pytest.fixture
+def callers(alice):
+    numbers = ["+380671234567", "+48601234567", "+380501234567", "+12025550123"]
+    return [
+        PersonFactory(
+            actor=alice,
+            first_name=f"Caller{i}",
+            last_name="Phone",
+            phones=[{"number": number}],
+        )
+        for i, number in enumerate(numbers)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("typed", "wanted"),
+    [
+        ("067 123 45 67", [0]),  # national form: the last nine digits of +380671234567
+        ("+380 67 123 4567", [0]),
+        ("(0)601-234-567", [1]),
+        ("1234567", [0, 1, 2]),  # fewer than nine digits: any number ending with them
+        ("0123", [3]),
+    ],
+)
+def test_phone_filter_matches_the_number_s_last_digits(callers, alice, typed, wanted):
+    sqls, page = _list(alice, {"phone": typed})
+    assert sorted(row.pk for row in page.rows) == sorted(callers[i].pk for i in wanted)
+    if SQLITE and len([c for c in typed if c.isdigit()]) >= 9:
+        (sql,) = [s for s in sqls if "ORDER BY" in s and "LIMIT" in s and "phonenumber" in s]
+        assert "phone_tail_idx" in _plan(sql)
+
+
+def test_the_phone_tail_index_is_the_expression_the_filter_compares():
+    with connection.cursor() as cursor:
+        if SQLITE:
+            cursor.execute("SELECT sql FROM sqlite_master WHERE name = 'phone_tail_idx'")
+            assert 'SUBSTR("number", -9)' in cursor.fetchone()[0]
+        else:
+            cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'phone_tail_idx'")
+            assert '"right"((number)::text, 9)' in cursor.fetchone()[0]
