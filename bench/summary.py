@@ -72,9 +72,12 @@ def _read(ops: dict[str, Any], memory: dict[str, Any], growth: dict[str, Any]):
         )
     op = ops.get("api_write")
     if op and "create_p95_ms" in op:
+        floor = op.get("floor_writes_per_s")
         cells[9] = (
             f"p95 {op['create_p95_ms']} / {op['update_p95_ms']} ms; "
-            f"{op['writes_per_s']} writes/s{_mark(op.get('met'))}"
+            f"{op['writes_per_s']} writes/s"
+            + (f" (floor {floor} writes/s)" if floor is not None else "")
+            + _mark(op.get("met"))
         )
     op = ops.get("load")
     if op and "req_per_s" in op:
