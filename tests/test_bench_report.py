@@ -70,4 +70,3 @@ def test_the_table_says_how_fast_the_machine_ran():
     text = report.markdown(_result(ops, {}, rss=None))
     assert "a fixed pure-Python loop took 41.5–60.25 ms" in text
     assert "probe" not in report.markdown(_result({"list": _op(30, 40, 2)}, {}, rss=None))
-
