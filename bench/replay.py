@@ -129,10 +129,11 @@ def all_at_once(conn, copies: list[Copy], vendor: str) -> float:
     """Write all the copied rows with one `executemany` per table in one transaction,
     committed, as an import at its best would; returns the seconds it took. `conn` is a
     driver connection in autocommit mode."""
+    plan = statements(copies, vendor)
     cursor = conn.cursor()
     started = time.perf_counter()
     begin(conn, vendor)
-    for sql, rows, _owners in statements(copies, vendor):
+    for sql, rows, _owners in plan:
         cursor.executemany(sql, rows)
     commit(conn, vendor)
     return time.perf_counter() - started

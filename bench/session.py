@@ -118,12 +118,7 @@ def api_write_floor(ctx: Ctx, ids: list[int]) -> dict[str, Any]:
     copies = replay.read(fetch, ids)
     try:
         seconds = replay.one_by_one(raw.conn, copies, raw.vendor)
-        written = {
-            copy.key: fetch(f"SELECT count(*) FROM {copy.table} WHERE id >= %s", [copy.shift])[1][
-                0
-            ][0]  # noqa: S608  # nosec B608 # identifiers from code
-            for copy in copies
-        }
+        written = {copy.key: _count_from(fetch, copy.table, copy.shift) for copy in copies}
     finally:
         replay.remove(raw.conn, copies, raw.vendor)
     stored = {copy.key: len(copy.rows) for copy in copies}
@@ -135,6 +130,11 @@ def api_write_floor(ctx: Ctx, ids: list[int]) -> dict[str, Any]:
         "floor_rows": stored,
         "answers_match": written == stored and stored["person"] == len(ids),
     }
+
+
+def _count_from(fetch, table: str, first_id: int) -> int:
+    sql = f"SELECT count(*) FROM {table} WHERE id >= %s"  # noqa: S608  # nosec B608 # identifiers from code
+    return fetch(sql, [first_id])[1][0][0]
 
 
 def dedup(ctx: Ctx, *, smoke: bool, runs: int) -> dict[str, Any]:
