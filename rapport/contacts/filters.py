@@ -68,15 +68,22 @@ class CompanyFilterSet(EntityFilterSet):
     entity_key = "company"
 
     domain = django_filters.CharFilter(method="filter_domain", label=_("Domain"))
-    industry = django_filters.CharFilter(
-        field_name="industry", lookup_expr="iexact", label=_("Industry")
-    )
+    industry = django_filters.CharFilter(method="filter_industry", label=_("Industry"))
     size = django_filters.MultipleChoiceFilter(choices=Company.Size.choices, label=_("Size"))
-    parent = django_filters.NumberFilter(field_name="parent_id", label=_("Parent company"))
+    parent = django_filters.NumberFilter(
+        method="filter_parent", field_name="parent_id", label=_("Parent company")
+    )
 
     class Meta:
         model = Company
         fields: list[str] = []
+
+    def filter_industry(self, qs, name, value):
+        # in any letter case, by the lower-cased index (`company_industry_idx`)
+        return equal(qs, Lower("industry"), Lower(Value(value)), index="company_industry_idx")
+
+    def filter_parent(self, qs, name, value):
+        return equal(qs, F("parent"), int(value))
 
     def filter_domain(self, qs, name, value):
         from rapport.contacts.services import normalize_domain

@@ -111,6 +111,8 @@ class Company(TrackedModel):
             models.Index(fields=["-updated_at", "-id"], name="company_updated_idx"),
             models.Index(fields=["team", "-updated_at", "-id"], name="company_team_updated_idx"),
             models.Index(fields=["owner", "-updated_at", "-id"], name="company_owner_updated_idx"),
+            # the company list's industry filter (decision 0042)
+            models.Index(Lower("industry"), name="company_industry_idx"),
         ]
 
     def __str__(self) -> str:

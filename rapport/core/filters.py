@@ -20,7 +20,7 @@ from django.db.models.lookups import Exact, GreaterThanOrEqual, LessThan, Lookup
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from rapport.core import customfields
+from rapport.core import customfields, schema_indexes
 from rapport.core.api.schemas import MAX_ID
 from rapport.core.models import CustomFieldDefinition
 
@@ -101,7 +101,7 @@ class _RareIn(Lookup):
         return f"likelihood({lhs} IN ({self.ids_sql}), 0.0001)", [*lhs_params, *self.ids_params]
 
 
-def equal(qs, lhs, value, *, index: str):
+def equal(qs, lhs, value, *, index: str | None = None):
     """`qs` where `lhs` (a column, or the expression `index` holds) equals `value`.
 
     SQLite as built here keeps no histograms, so it judges `language = 'pl'` by the
@@ -109,7 +109,7 @@ def equal(qs, lhs, value, *, index: str):
     row in scope looking for the few that match (1.6 s for a rare language in a
     300,000-person team at 1M people), and it may pass over an expression index even
     when told the value is rare. So on SQLite the ids are first counted from `index`
-    (named: `INDEXED BY`), capped at WALK_MIN_ROWS; when fewer match, the list takes
+    (named: `INDEXED BY`; by default the index `db_index` gave the column `lhs` names), capped at WALK_MIN_ROWS; when fewer match, the list takes
     them from that index and sorts them (decision 0042). A value that many rows hold
     keeps the plain equality, and the list walks its order index and stops at a page.
     PostgreSQL's statistics let its planner choose by itself."""
@@ -118,6 +118,8 @@ def equal(qs, lhs, value, *, index: str):
     if connection.vendor != "sqlite":
         return qs.filter(condition)
     model = qs.model
+    if index is None:  # a foreign key's own index (`db_index`)
+        index = schema_indexes.field_index_name(connection, model, lhs.name)
     ids = model._base_manager.using(qs.db).filter(condition).order_by().values("pk")
     sql, params = ids.query.get_compiler(using=qs.db).as_sql()
     table = connection.ops.quote_name(model._meta.db_table)

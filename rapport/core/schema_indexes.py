@@ -36,3 +36,17 @@ def create_field_indexes(schema_editor, model, field_name: str) -> None:
     field = model._meta.get_field(field_name)
     for statement in schema_editor._field_indexes_sql(model, field):
         schema_editor.execute(statement)
+
+
+_names: dict[tuple[str, str, str], str] = {}
+
+
+def field_index_name(connection, model, field_name: str) -> str:
+    """The name of the index `db_index=True` gave this field's column (Django derives it
+    from the table and the column), for reads that must name it (`INDEXED BY`)."""
+    table, column = model._meta.db_table, model._meta.get_field(field_name).column
+    key = (connection.alias, table, column)
+    if key not in _names:
+        editor = connection.schema_editor()
+        _names[key] = editor._create_index_name(table, [column], suffix="")
+    return _names[key]

@@ -15,11 +15,11 @@ from django.db import connection
 from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 
-from rapport.contacts.entities import PersonEntity
-from rapport.contacts.models import Person
+from rapport.contacts.entities import CompanyEntity, PersonEntity
+from rapport.contacts.models import Company, Person
 from rapport.core import filters, listing
 from rapport.core.api.testing import ApiClient, clear_throttle
-from rapport.testing.factories import PersonFactory
+from rapport.testing.factories import CompanyFactory, PersonFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -212,3 +212,53 @@ def test_the_phone_tail_index_is_the_expression_the_filter_compares():
         else:
             cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'phone_tail_idx'")
             assert '"right"((number)::text, 9)' in cursor.fetchone()[0]
+
+
+@pytest.fixture
+def firms(alice, carol):
+    parent = CompanyFactory(actor=alice, name="Holding")
+    made = []
+    for i in range(12):
+        firm = CompanyFactory(actor=carol if i % 4 == 3 else alice, name=f"Firm {i:02d}")
+        Company.all_objects.filter(pk=firm.pk).update(
+            industry=["Mining", "mining", "Retail"][i % 3] if i < 6 else "Software",
+            parent_id=parent.pk if i in (2, 5, 7) else None,
+        )
+        made.append(firm)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return parent, made
+
+
+def _company_list(user, params: dict):
+    query = QueryDict(mutable=True)
+    query.update({"ordering": "name", **params})
+    with CaptureQueriesContext(connection) as captured:
+        page = listing.entity_list(CompanyEntity, user, query)
+    assert not page.errors and not page.field_errors, (page.errors, page.field_errors)
+    sqls = [q["sql"] for q in captured.captured_queries if "contacts_company" in q["sql"]]
+    (sql,) = [s for s in sqls if "ORDER BY" in s and "LIMIT" in s and "COUNT(" not in s]
+    return sql, page
+
+
+def _companies(user, keep) -> list[int]:
+    rows = [(c.sort_key, c.pk) for c in Company.objects.restrict(user, "view") if keep(c)]
+    return [pk for _key, pk in sorted(rows)]
+
+
+def test_company_industry_in_any_case_and_parent_read_their_indexes(firms, alice):
+    parent, _made = firms
+    sql, page = _company_list(alice, {"industry": "MINING"})
+    assert [r.pk for r in page.rows] == _companies(alice, lambda c: c.industry.lower() == "mining")
+    assert page.rows and (RARE in sql) is SQLITE
+    if SQLITE:
+        assert "company_industry_idx" in _plan(sql)
+    sql, page = _company_list(alice, {"parent": str(parent.pk)})
+    assert [r.pk for r in page.rows] == _companies(alice, lambda c: c.parent_id == parent.pk)
+    assert page.rows and (RARE in sql) is SQLITE
+    if SQLITE:
+        plan = _plan(sql)
+        assert "parent_id" in plan and "company_team_sort_idx" not in plan, plan
+    sql, page = _company_list(alice, {"industry": "software"})  # common: the walk
+    assert [r.pk for r in page.rows] == _companies(alice, lambda c: c.industry == "Software")
+    assert RARE not in sql
