@@ -109,10 +109,11 @@ def equal(qs, lhs, value, *, index: str | None = None):
     row in scope looking for the few that match (1.6 s for a rare language in a
     300,000-person team at 1M people), and it may pass over an expression index even
     when told the value is rare. So on SQLite the ids are first counted from `index`
-    (named: `INDEXED BY`; by default the index `db_index` gave the column `lhs` names), capped at WALK_MIN_ROWS; when fewer match, the list takes
-    them from that index and sorts them (decision 0042). A value that many rows hold
-    keeps the plain equality, and the list walks its order index and stops at a page.
-    PostgreSQL's statistics let its planner choose by itself."""
+    (named: `INDEXED BY`; by default the plain index on the column `lhs` names), capped
+    at WALK_MIN_ROWS; when fewer match, the list takes them from that index and sorts
+    them (decision 0042). A value that many rows hold keeps the plain equality, and the
+    list walks its order index and stops at a page. PostgreSQL's statistics let its
+    planner choose by itself."""
     condition = Exact(lhs, value)
     connection = connections[qs.db]
     if connection.vendor != "sqlite":
@@ -120,6 +121,8 @@ def equal(qs, lhs, value, *, index: str | None = None):
     model = qs.model
     if index is None:  # a foreign key's own index (`db_index`)
         index = schema_indexes.field_index_name(connection, model, lhs.name)
+        if index is None:
+            return qs.filter(condition)
     ids = model._base_manager.using(qs.db).filter(condition).order_by().values("pk")
     sql, params = ids.query.get_compiler(using=qs.db).as_sql()
     table = connection.ops.quote_name(model._meta.db_table)

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.db.models import F
 from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 
 from rapport.contacts.entities import CompanyEntity, PersonEntity
 from rapport.contacts.models import Company, Person
-from rapport.core import filters, listing
+from rapport.core import filters, listing, schema_indexes
 from rapport.core.api.testing import ApiClient, clear_throttle
 from rapport.testing.factories import CompanyFactory, PersonFactory
 
@@ -262,3 +263,18 @@ def test_company_industry_in_any_case_and_parent_read_their_indexes(firms, alice
     sql, page = _company_list(alice, {"industry": "software"})  # common: the walk
     assert [r.pk for r in page.rows] == _companies(alice, lambda c: c.industry == "Software")
     assert RARE not in sql
+
+
+def test_equal_names_a_foreign_key_s_index_and_keeps_a_plain_column_plain(firms, alice):
+    parent, _made = firms
+    name = schema_indexes.field_index_name(connection, Company, "parent")
+    assert name and "parent" in name
+    assert schema_indexes.field_index_name(connection, Person, "job_title") is None
+    plain = filters.equal(Person.objects.all(), F("job_title"), "Engineer")  # no index
+    assert RARE not in str(plain.query)
+    assert list(plain) == list(Person.objects.filter(job_title="Engineer"))
+    children = filters.equal(Company.objects.all(), F("parent"), parent.pk)
+    assert (RARE in str(children.query)) is SQLITE
+    assert sorted(c.pk for c in children) == sorted(
+        Company.objects.filter(parent=parent).values_list("pk", flat=True)
+    )
