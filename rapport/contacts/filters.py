@@ -4,14 +4,35 @@ from __future__ import annotations
 
 import django_filters
 from django.core.exceptions import ValidationError
-from django.db.models import F, Value
+from django.db.models import BooleanField, F, Func, Value
 from django.db.models.functions import Lower
 from django.db.models.lookups import Exact
 from django.utils.translation import gettext_lazy as _
 
-from rapport.contacts.models import Company, Person, PhoneNumber, PhoneTail
-from rapport.core.filters import EntityFilterSet, equal
+from rapport.contacts.models import Company, Person, PhoneNumber, PhoneTail, SecondDomain
+from rapport.core.filters import EntityFilterSet, among, equal
 from rapport.core.text import digits
+
+
+class _HasDomain(Func):
+    """Whether the JSON list (a company's `domains`) holds the string, whole."""
+
+    output_field = BooleanField()
+    conditional = True
+
+    def as_sql(self, compiler, connection, **extra_context):
+        (items, items_params), (value, value_params) = (
+            compiler.compile(e) for e in self.source_expressions
+        )
+        return f"{items} @> jsonb_build_array({value}::text)", [*items_params, *value_params]
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        (items, items_params), (value, value_params) = (
+            compiler.compile(e) for e in self.source_expressions
+        )
+        # Both parts are compiled expressions; the domain itself is a parameter.
+        sql = f"EXISTS (SELECT 1 FROM json_each({items}) WHERE json_each.value = {value})"  # noqa: S608  # nosec B608
+        return sql, [*items_params, *value_params]
 
 
 class PersonFilterSet(EntityFilterSet):
@@ -86,7 +107,15 @@ class CompanyFilterSet(EntityFilterSet):
         return equal(qs, F("parent"), int(value))
 
     def filter_domain(self, qs, name, value):
+        """Companies with `value` among their domains: the first one by its column's
+        index, the others among the few companies that have a second domain
+        (`company_second_domain_idx`); never a parse of every company's list."""
         from rapport.contacts.services import normalize_domain
 
         domain = normalize_domain(value)
-        return qs.filter(primary_domain=domain) | qs.filter(domains__icontains=f'"{domain}"')
+        companies = Company._base_manager.using(qs.db).values("pk")
+        first = companies.filter(primary_domain=domain)
+        others = companies.alias(second=SecondDomain("domains")).filter(
+            _HasDomain(F("domains"), Value(domain)), second__gt=""
+        )
+        return among(qs, (first, None), (others, "company_second_domain_idx"))

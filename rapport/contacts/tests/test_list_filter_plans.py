@@ -1,4 +1,4 @@
-"""The language and source filters at any size (decision 0042).
+"""The language, source, phone and company filters at any size (decision 0042).
 
 SQLite keeps no histograms, so for `language = 'pl'` it walked the list's order index
 and read every row in scope (1.6 s at 1M people). On SQLite a value fewer than
@@ -17,7 +17,7 @@ from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 
 from rapport.contacts.entities import CompanyEntity, PersonEntity
-from rapport.contacts.models import Company, Person
+from rapport.contacts.models import Company, Person, SecondDomain
 from rapport.core import filters, listing, schema_indexes
 from rapport.core.api.testing import ApiClient, clear_throttle
 from rapport.testing.factories import CompanyFactory, PersonFactory
@@ -278,3 +278,73 @@ def test_equal_names_a_foreign_key_s_index_and_keeps_a_plain_column_plain(firms,
     assert sorted(c.pk for c in children) == sorted(
         Company.objects.filter(parent=parent).values_list("pk", flat=True)
     )
+
+
+@pytest.fixture
+def domained(alice, carol):
+    """Companies with one domain, several (the asked one first, later, or as a longer
+    name's part) and none; one in carol's team, one in the trash."""
+    lists = [
+        ["acme.com"],
+        ["acme.co.uk", "acme.com"],
+        ["old-acme.com", "acme.net"],
+        ["notacme.com", "acme.com.ua"],
+        [],
+        ["ACME.com"],  # stored by hand in another case: the filter compares normalised
+    ]
+    made = []
+    for i, domains in enumerate(lists * 2):
+        firm = CompanyFactory(actor=carol if i == 7 else alice, name=f"Domain {i:02d}")
+        Company.all_objects.filter(pk=firm.pk).update(
+            domains=domains, primary_domain=domains[0] if domains else ""
+        )
+        made.append(firm)
+    Company.all_objects.filter(pk=made[6].pk).update(deleted_at="2026-01-01T00:00:00Z")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+        if SQLITE:  # the statistics of 100,000 companies in 3 teams, as at 1M people
+            for index, stat in (
+                ("company_team_sort_idx", "100000 33000 1 1"),
+                ("contacts_company_primary_domain_d1f8901e", "100000 2"),
+                ("company_second_domain_idx", "100000 50000"),
+            ):
+                cursor.execute(
+                    "UPDATE sqlite_stat1 SET stat = %s WHERE tbl = 'contacts_company' AND idx = %s",
+                    [stat, index],
+                )
+            cursor.execute(
+                "UPDATE sqlite_stat1 SET stat = '100000' WHERE tbl = 'contacts_company' AND idx IS NULL"
+            )
+            cursor.execute("ANALYZE sqlite_schema")  # read the statistics again
+    return made
+
+
+@pytest.mark.parametrize("typed", ["acme.com", "https://www.ACME.com/about", "acme.net"])
+def test_company_domain_filter_reads_first_and_other_domains_from_indexes(domained, alice, typed):
+    from rapport.contacts.services import normalize_domain
+
+    wanted = normalize_domain(typed)
+    sql, page = _company_list(alice, {"domain": typed})
+    expected = _companies(alice, lambda c: wanted in c.domains)
+    assert [r.pk for r in page.rows] == expected and expected
+    assert (RARE in sql) is SQLITE
+    if SQLITE:
+        plan = _plan(sql)
+        assert "company_second_domain_idx" in plan, plan
+        assert "primary_domain" in plan and "company_team_sort_idx" not in plan, plan
+
+
+def test_the_second_domain_index_holds_only_companies_with_more_than_one(domained):
+    with_more = Company.all_objects.alias(second=SecondDomain("domains")).filter(second__gt="")
+    assert sorted(with_more.values_list("pk", flat=True)) == sorted(
+        c.pk for c in domained if len(Company.all_objects.get(pk=c.pk).domains) > 1
+    )
+    with connection.cursor() as cursor:
+        if SQLITE:
+            cursor.execute("SELECT sql FROM sqlite_master WHERE name = 'company_second_domain_idx'")
+            assert "json_extract(\"domains\", '$[1]')" in cursor.fetchone()[0]
+        else:
+            cursor.execute(
+                "SELECT indexdef FROM pg_indexes WHERE indexname = 'company_second_domain_idx'"
+            )
+            assert "(domains ->> 1)" in cursor.fetchone()[0]
