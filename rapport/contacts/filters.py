@@ -70,8 +70,10 @@ class PersonFilterSet(EntityFilterSet):
             raise ValidationError({"phone": [_("Enter at least four digits.")]})
         if len(tail) >= 9:  # the last nine digits, from their index (`phone_tail_idx`)
             numbers = PhoneNumber.objects.filter(Exact(PhoneTail("number"), tail[-9:]))
-        else:  # a shorter tail is a suffix of that: read the table
-            numbers = PhoneNumber.objects.filter(number__endswith=tail)
+        else:  # a shorter tail: the numbers ending with its last four (`phone_tail4_idx`)
+            numbers = PhoneNumber.objects.filter(
+                Exact(PhoneTail("number", 4), tail[-4:]), number__endswith=tail
+            )
         return qs.filter(pk__in=numbers.filter(person__isnull=False).values("person_id"))
 
     def filter_source(self, qs, name, value):

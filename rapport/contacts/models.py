@@ -251,19 +251,24 @@ class EmailAddress(models.Model):
 
 
 class PhoneTail(models.Func):
-    """The last nine characters of a phone number, written with a literal length in the
-    index and in queries alike: SQLite matches a query's expression to an index's only
-    when they are the same text, and Django's `Right` binds its length as parameters."""
+    """The last `length` characters of a phone number (nine, or four), written with a
+    literal length in the index and in queries alike: SQLite matches a query's
+    expression to an index's only when they are the same text, and Django's `Right`
+    binds its length as parameters."""
 
     output_field = models.CharField()
 
+    def __init__(self, expression, length: int = 9, **extra):
+        super().__init__(expression, **extra)
+        self.length = int(length)
+
     def as_sql(self, compiler, connection, **extra_context):
         sql, params = compiler.compile(self.source_expressions[0])
-        return f"RIGHT({sql}, 9)", params
+        return f"RIGHT({sql}, {self.length})", params
 
     def as_sqlite(self, compiler, connection, **extra_context):
         sql, params = compiler.compile(self.source_expressions[0])
-        return f"SUBSTR({sql}, -9)", params
+        return f"SUBSTR({sql}, -{self.length})", params
 
 
 class PhoneNumber(models.Model):
@@ -290,6 +295,9 @@ class PhoneNumber(models.Model):
             # the last nine digits: the phone filter and a caller's number find the
             # person by them whatever the prefix was typed as (+380…, 0…)
             models.Index(PhoneTail("number"), name="phone_tail_idx"),
+            # the last four: a shorter tail typed in the filter (4-8 digits) reads the
+            # numbers ending with its last four, not the whole table
+            models.Index(PhoneTail("number", 4), name="phone_tail4_idx"),
         ]
         constraints = [
             models.CheckConstraint(

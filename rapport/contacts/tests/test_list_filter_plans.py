@@ -195,14 +195,21 @@ def callers(alice):
         ("(0)601-234-567", [1]),
         ("1234567", [0, 1, 2]),  # fewer than nine digits: any number ending with them
         ("0123", [3]),
+        ("4567", [0, 1, 2]),
+        ("55 0123", [3]),
+        ("99 4567", []),  # the last four match, the rest does not
     ],
 )
 def test_phone_filter_matches_the_number_s_last_digits(callers, alice, typed, wanted):
     sqls, page = _list(alice, {"phone": typed})
     assert sorted(row.pk for row in page.rows) == sorted(callers[i].pk for i in wanted)
-    if SQLITE and len([c for c in typed if c.isdigit()]) >= 9:
+    if SQLITE:  # nine digits or more by the last nine, fewer by the last four
         (sql,) = [s for s in sqls if "ORDER BY" in s and "LIMIT" in s and "phonenumber" in s]
-        assert "phone_tail_idx" in _plan(sql)
+        index = (
+            "phone_tail_idx" if len([c for c in typed if c.isdigit()]) >= 9 else "phone_tail4_idx"
+        )
+        plan = _plan(sql)
+        assert f"USING INDEX {index}" in plan and "SCAN contacts_phonenumber" not in plan, plan
 
 
 def test_the_phone_tail_index_is_the_expression_the_filter_compares():
@@ -213,6 +220,12 @@ def test_the_phone_tail_index_is_the_expression_the_filter_compares():
         else:
             cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'phone_tail_idx'")
             assert '"right"((number)::text, 9)' in cursor.fetchone()[0]
+            cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'phone_tail4_idx'")
+            assert '"right"((number)::text, 4)' in cursor.fetchone()[0]
+    if SQLITE:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT sql FROM sqlite_master WHERE name = 'phone_tail4_idx'")
+            assert 'SUBSTR("number", -4)' in cursor.fetchone()[0]
 
 
 @pytest.fixture
