@@ -130,6 +130,9 @@ class Company(TrackedModel):
             models.Index(fields=["owner", "-updated_at", "-id"], name="company_owner_updated_idx"),
             # the company list's industry filter (decision 0042)
             models.Index(Lower("industry"), name="company_industry_idx"),
+            # the list sorted by industry walks this, checking the scope per row (a team
+            # holds a large share of the companies), instead of sorting the whole scope
+            models.Index(fields=["industry", "id"], name="company_industry_sort_idx"),
             # the domain filter's other domains: only companies with two or more
             models.Index(SecondDomain("domains"), name="company_second_domain_idx"),
         ]

@@ -315,20 +315,7 @@ def domained(alice, carol):
     Company.all_objects.filter(pk=made[6].pk).update(deleted_at="2026-01-01T00:00:00Z")
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-        if SQLITE:  # the statistics of 100,000 companies in 3 teams, as at 1M people
-            for index, stat in (
-                ("company_team_sort_idx", "100000 33000 1 1"),
-                ("contacts_company_primary_domain_d1f8901e", "100000 2"),
-                ("company_second_domain_idx", "100000 50000"),
-            ):
-                cursor.execute(
-                    "UPDATE sqlite_stat1 SET stat = %s WHERE tbl = 'contacts_company' AND idx = %s",
-                    [stat, index],
-                )
-            cursor.execute(
-                "UPDATE sqlite_stat1 SET stat = '100000' WHERE tbl = 'contacts_company' AND idx IS NULL"
-            )
-            cursor.execute("ANALYZE sqlite_schema")  # read the statistics again
+        _company_statistics_as_at_scale(cursor)
     return made
 
 
@@ -361,3 +348,50 @@ def test_the_second_domain_index_holds_only_companies_with_more_than_one(domaine
                 "SELECT indexdef FROM pg_indexes WHERE indexname = 'company_second_domain_idx'"
             )
             assert "(domains ->> 1)" in cursor.fetchone()[0]
+
+
+def _company_statistics_as_at_scale(cursor) -> None:
+    """On SQLite, the statistics of 100,000 companies in 3 teams, as at 1M people: the
+    planner's choices at scale, pinned on a dozen rows."""
+    if not SQLITE:
+        return
+    for index, stat in (  # the bench's L database, with real industries and domains
+        ("company_team_sort_idx", "100000 20000 1 1"),
+        ("company_team_updated_idx", "100000 20000 20000 1"),
+        ("company_owner_sort_idx", "100000 2000 1 1"),
+        ("company_owner_updated_idx", "100000 2000 2000 1"),
+        ("company_sort_idx", "100000 1 1"),
+        ("company_updated_idx", "100000 1 1"),
+        ("company_created_idx", "100000 1 1"),
+        ("contacts_company_primary_domain_d1f8901e", "100000 2"),
+        ("company_second_domain_idx", "100000 100000"),  # NULL for most
+        ("company_industry_idx", "100000 500"),
+        ("company_industry_sort_idx", "100000 500 1"),
+    ):
+        cursor.execute(
+            "UPDATE sqlite_stat1 SET stat = %s WHERE tbl = 'contacts_company' AND idx = %s",
+            [stat, index],
+        )
+    cursor.execute(
+        "UPDATE sqlite_stat1 SET stat = '100000' WHERE tbl = 'contacts_company' AND idx IS NULL"
+    )
+    cursor.execute("DELETE FROM sqlite_stat1 WHERE tbl IN ('accounts_team', 'accounts_user')")
+    cursor.execute(
+        "INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES "
+        "('accounts_team', 'sqlite_autoindex_accounts_team_1', '5 1'), "
+        "('accounts_user', 'sqlite_autoindex_accounts_user_1', '51 1')"
+    )
+    cursor.execute("ANALYZE sqlite_schema")  # read the statistics again
+
+
+@pytest.mark.parametrize("ordering", ["industry", "-industry"])
+def test_companies_sorted_by_industry_walk_its_index(firms, alice, ordering):
+    with connection.cursor() as cursor:
+        _company_statistics_as_at_scale(cursor)
+    sql, page = _company_list(alice, {"ordering": ordering})
+    rows = [(c.industry, c.pk) for c in Company.objects.restrict(alice, "view")]
+    expected = [pk for _industry, pk in sorted(rows, reverse=ordering.startswith("-"))]
+    assert [r.pk for r in page.rows] == expected
+    if SQLITE:
+        plan = _plan(sql)
+        assert "company_industry_sort_idx" in plan and "TEMP B-TREE" not in plan, (plan, sql)
