@@ -666,10 +666,8 @@ def search(
     scope = Scope.of(user, chosen, connection)
     if scope is None:
         return []
-    sql, params = search_sql(backend_for(connection), query, scope, min(int(limit), MAX_LIMIT))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    engine = backend_for(connection)
+    rows = engine.fetch(*search_sql(engine, query, scope, min(int(limit), MAX_LIMIT)))
     hits = []
     for key, pk, title, subtitle in rows:
         entity = registry.get(key)

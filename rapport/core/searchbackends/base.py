@@ -156,6 +156,12 @@ class SearchBackend(abc.ABC):
         """Engine-specific; each vendor backend defines it."""
 
     # --- reads -----------------------------------------------------------------------
+    def fetch(self, sql: str, params: Sequence) -> list[tuple]:
+        """The rows of the search statement."""
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+
     @abc.abstractmethod
     def source(self, query: SearchQuery, alias: str = "e") -> tuple[str, str, list]:
         """(FROM clause, WHERE condition, params) selecting the entries that match.

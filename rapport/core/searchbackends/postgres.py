@@ -7,6 +7,7 @@ database's collation is.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from rapport.core.searchbackends.base import (
@@ -48,6 +49,20 @@ SCHEMA = [
     f"ON {ENTRY_TABLE} USING gin (to_tsvector('simple'::regconfig, body))",
 ]
 DROP = [f"DROP TABLE IF EXISTS {ENTRY_TABLE}"]
+
+
+# Around the search statement, each one round trip (no parameters: the simple protocol
+# takes both): a generic plan, and no parallel workers in it - a plan made without the
+# values may find a part large enough to gather, and starting workers cost 5-8 ms of a
+# statement that reads a few hundred rows.
+PLAN_ONCE = "SET plan_cache_mode = force_generic_plan; SET max_parallel_workers_per_gather = 0"
+PLAN_AS_BEFORE = "RESET plan_cache_mode; RESET max_parallel_workers_per_gather"
+
+
+def prefix_end(prefix: str) -> str:
+    """The least string above every string starting with `prefix` in "C" order (byte
+    order; folded keys are ASCII)."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
 class PostgresBackend(SearchBackend):
@@ -107,7 +122,56 @@ class PostgresBackend(SearchBackend):
         extra, extra_params = self.short_conditions(query, alias)
         return source, " AND ".join(parts + extra), params + extra_params
 
+    # --- running the statement --------------------------------------------------------
+    @functools.cached_property
+    def generic(self) -> bool:
+        """Whether the search statement runs prepared, with one plan made without its
+        values (this connection prepares statements; a pooler in transaction mode can
+        turn that off: `RAPPORT_PG_PREPARE_THRESHOLD=0`)."""
+        self.connection.ensure_connection()
+        return getattr(self.connection.connection, "prepare_threshold", None) is not None
+
+    def fetch(self, sql: str, params: Sequence) -> list[tuple]:
+        """Planning the tiered statement for its values took longer than running it
+        (3-5 ms against 1-3 at 1M entries): it is prepared at its first run and its
+        generic plan kept, which holds because every decision the statement takes is
+        taken in its LIMITs, at run time (decision 0032), and its prefixes are ranges
+        (decision 0043)."""
+        if not self.generic:
+            return super().fetch(sql, params)
+        raw = self.connection.connection
+        with self.connection.cursor() as cursor:
+            cursor.execute(PLAN_ONCE)
+            threshold, raw.prepare_threshold = raw.prepare_threshold, 0
+            done = False
+            try:
+                cursor.execute(sql, params)
+                rows = cursor.fetchall()
+                done = True
+            finally:
+                raw.prepare_threshold = threshold
+                # a statement that failed inside a transaction aborted it: the rollback
+                # that must follow undoes the SET too
+                if done or not self.connection.in_atomic_block:
+                    cursor.execute(PLAN_AS_BEFORE)
+        return rows
+
     # --- tiers -------------------------------------------------------------------------
+    # Prefixes as ranges of the "C"-collated keys where the plan is generic: a range
+    # keeps its index bounds in a plan made without the values, a LIKE pattern only in
+    # a plan made for its value (where a LIKE plans better than the range).
+    def title_prefix(self, query: SearchQuery, alias: str = "e") -> tuple[str, list]:
+        if not self.generic:
+            return super().title_prefix(query, alias)
+        low, high = query.folded, prefix_end(query.folded)
+        return f"({alias}.title_key >= %s AND {alias}.title_key < %s)", [low, high]
+
+    def sort_prefix(self, query: SearchQuery, alias: str = "e") -> tuple[str, list]:
+        if not self.generic:
+            return super().sort_prefix(query, alias)
+        low, high = query.folded, prefix_end(query.folded)
+        return f"({alias}.sort_key >= %s AND {alias}.sort_key < %s)", [low, high]
+
     def _tsquery(self, query: SearchQuery, alias: str) -> tuple[str, list]:
         tsquery = " & ".join(f"{term}:*" for term in query.short)
         where = (

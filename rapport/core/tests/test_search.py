@@ -158,14 +158,18 @@ def test_hit_carries_title_and_link(alice, olek):
     assert hit.url == expected
 
 
+# one statement; PostgreSQL sets its generic plan mode around it (decision 0043)
+STATEMENTS = 3 if connection.vendor == "postgresql" else 1
+
+
 def test_query_count_does_not_grow_with_data(alice, commit, django_assert_num_queries):
     commit(PersonFactory, actor=alice, first_name="Grace", last_name="Hopper")
     search.search(alice, "hopper")  # warms the user's permission cache
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(STATEMENTS):
         assert len(search.search(alice, "hopper")) == 1
     for n in range(15):
         commit(PersonFactory, actor=alice, first_name=f"Grace{n}", last_name="Hopper")
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(STATEMENTS):
         assert len(search.search(alice, "hopper", limit=50)) == 16
 
 
@@ -178,7 +182,7 @@ def test_search_probes_the_entity_table_by_key_only(alice, olek):
 
     with CaptureQueriesContext(connection) as captured:
         search.search(alice, "kovalenko")
-    (sql,) = [q["sql"] for q in captured.captured_queries]
+    (sql,) = [q["sql"] for q in captured.captured_queries if "plan_cache_mode" not in q["sql"]]
     assert sql.startswith("WITH ")  # the tiers of decision 0032, in one statement
     probe = 'EXISTS (SELECT 1 FROM "contacts_person" s WHERE s."id" = e.object_id'
     assert sql.count('"contacts_person"') == sql.count(probe) > 0

@@ -10,7 +10,7 @@ walked), with people and companies mixed and trashed records excluded.
 import itertools
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from rapport.contacts.models import Company, Person
@@ -146,7 +146,80 @@ def test_one_statement_whatever_the_tiers_do(dataset, alice, monkeypatch):
         for text in ("anna", "ova", "qzxw", "a"):
             with CaptureQueriesContext(connection) as captured:
                 search.search(alice, text, limit=5)
-            assert len(captured.captured_queries) == 1, text
+            statements = [q["sql"] for q in captured.captured_queries]
+            assert len(reads(statements)) == 1, (text, statements)
+            # PostgreSQL: the plan mode set around it, and nothing else
+            assert len(statements) == (3 if connection.vendor == "postgresql" else 1)
+
+
+def reads(statements: list[str]) -> list[str]:
+    return [sql for sql in statements if "plan_cache_mode" not in sql]
+
+
+def show_plan_mode() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW plan_cache_mode")
+        return cursor.fetchone()[0]
+
+
+def search_plans() -> tuple[int, int]:
+    """PostgreSQL: how often this connection's prepared search statement (the shape of
+    a one-term query) ran on a generic plan and on a custom one."""
+    if connection.vendor != "postgresql":
+        return 0, 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE %s",
+            ["WITH p_title AS MATERIALIZED%"],
+        )
+        rows = cursor.fetchall()
+    return (sum(r[0] for r in rows), sum(r[1] for r in rows))
+
+
+def test_postgresql_plans_the_statement_once_without_its_values(dataset, alice, carol):
+    """PostgreSQL planned the tiered statement for each query's values, which took
+    longer than running it: it is prepared at its first run and one generic plan serves
+    every query of that shape (decision 0043); the plan mode is back to the default
+    after it. SQLite keeps prepared statements in its own cache and needs none of this."""
+    texts = ["van", "ann", "smi", "ova", "kov", "and"]  # one shape: a single term
+    before = search_plans()
+    for text in texts:
+        assert tiered(alice, text, limit=7) == reference(alice, text, limit=7), text
+    if connection.vendor == "sqlite":
+        with CaptureQueriesContext(connection) as captured:
+            search.search(alice, "van", limit=7)
+        assert [q["sql"] for q in captured.captured_queries][0].startswith("WITH ")
+        return
+    assert show_plan_mode() == "auto"
+    generic, custom = search_plans()
+    assert (generic - before[0], custom) == (len(texts), 0)
+    # a transaction's search leaves the mode as it found it too
+    with transaction.atomic():
+        assert tiered(carol, "smith", limit=3) == reference(carol, "smith", limit=3)
+        assert show_plan_mode() == "auto"
+
+
+def test_postgresql_without_prepared_statements_plans_for_the_values(
+    dataset, alice, carol, admin, monkeypatch
+):
+    """With prepared statements turned off (`RAPPORT_PG_PREPARE_THRESHOLD=0`, for a
+    pooler in transaction mode) each statement is planned for its values: the prefixes
+    stay LIKE patterns, which such a plan reads from the index, and the answer is the
+    same."""
+    connection.ensure_connection()
+    if connection.vendor == "postgresql":
+        monkeypatch.setattr(connection.connection, "prepare_threshold", None)
+    if connection.vendor == "postgresql":
+        assert backend_for(connection).generic is False
+    for user, text in itertools.product([alice, carol, admin], QUERIES):
+        with CaptureQueriesContext(connection) as captured:
+            hits = tiered(user, text, limit=7)
+        assert hits == reference(user, text, limit=7), (user.username, text)
+        statements = [q["sql"] for q in captured.captured_queries]
+        assert len(statements) == 1, statements
+        prefix = "title_key LIKE" if connection.vendor == "postgresql" else "title_key >="
+        assert prefix in statements[0]
 
 
 def test_no_part_scans_a_table_whole(dataset, alice):
