@@ -588,10 +588,27 @@ def search_sql(
         return _union(ctes, params, done, limit)
     # the matches, listed up to the bound: fewer means all of them
     counted, counted_params = engine.listed(query, "any")
-    add("m_any", f"{counted} LIMIT %s", [*counted_params, bound("any")])
-    # counted once: each scalar subquery runs on its own, and a count of 20,000 listed
-    # ids in each branch's LIMIT cost more steps than the walk itself
-    add("n_any", "SELECT count(*) AS n FROM m_any", [])
+    dense = engine.dense(query, bound("any"))
+    if dense is None:
+        add("m_any", f"{counted} LIMIT %s", [*counted_params, bound("any")])
+        # counted once: each scalar subquery runs on its own, and a count of 20,000
+        # listed ids in each branch's LIMIT cost more steps than the walk itself
+        add("n_any", "SELECT count(*) AS n FROM m_any", [])
+    else:
+        # matches so many that a sample says they pass the bound: not listed (LIMIT 0
+        # reads nothing), counted as the bound, so every part takes its way for many
+        add("n_dense", *dense)
+        is_dense = "(SELECT dense FROM n_dense)"
+        add(
+            "m_any",
+            f"{counted} LIMIT CASE WHEN {is_dense} THEN 0 ELSE %s END",
+            [*counted_params, bound("any")],
+        )
+        add(
+            "n_any",
+            f"SELECT CASE WHEN {is_dense} THEN %s ELSE count(*) END AS n FROM m_any",  # noqa: S608  # nosec B608 # CTE names from code
+            [bound("any")],
+        )
     few, many = "(SELECT n FROM n_any) < %s", "(SELECT n FROM n_any) >= %s"
     # word starts: among a handful of matches (two terms, a phone number) rather than
     # from the word-start index, whose common trigrams (" mi") cost more than that

@@ -24,7 +24,7 @@ ENTRY_CONFLICT = "ON CONFLICT (entity, object_id) DO UPDATE SET " + ", ".join(  
 Scoped = Callable[[str], tuple[str, list]] | None
 
 _LETTER = re.compile(r"[^\W\d_]")
-_WORD = re.compile(r"^[0-9a-z]+$")
+WORD = re.compile(r"^[0-9a-z]+$")  # a term the full-text parser keeps whole
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class SearchQuery:
             if word not in words:
                 words.append(word)
         terms = tuple(w for w in words if len(w) >= MIN_TERM)
-        short = tuple(w for w in words if len(w) < MIN_TERM and _WORD.match(w))
+        short = tuple(w for w in words if len(w) < MIN_TERM and WORD.match(w))
         if not terms and not short:
             return None
         return cls(folded=folded, terms=terms, short=short, numeric=False)
@@ -274,6 +274,12 @@ class SearchBackend(abc.ABC):
             f"SELECT {columns} FROM ({ordered}) c CROSS JOIN {ENTRY_TABLE} e ON e.id = c.id "  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
             f"WHERE {where} LIMIT {take}"
         )
+
+    def dense(self, query: SearchQuery, bound: int) -> tuple[str, list] | None:
+        """A SELECT of one row and one boolean column, `dense`: whether a cheap sample
+        says the matches of `query` pass `bound` by far, so listing them (up to the
+        bound) would be wasted - or None, to always list them."""
+        return None
 
     def sorted_candidates(self, select: str) -> str:
         """`select` (candidates with their conditions, no ORDER BY) made into a subquery

@@ -250,3 +250,97 @@ def test_no_part_scans_a_table_whole(dataset, alice):
         walks = [d for d in details if d.startswith("SCAN e USING")]
         assert walks and all("core_search_entry_title_key" in d for d in walks), walks
         assert not [d for d in details if "contacts_" in d and d.startswith("SCAN")]
+
+
+TRICKY = [
+    # (first, last, email, phone): words a full-text parser may read as one token
+    ("Ova", "Smith-Ova", "ova.test@example.org", "+380 67 123 45 67"),
+    ("Anna", "Ova123", "a+ova@ova.com", "+48 512 345 678"),
+    ("Jo", "123ova", "x.ova.y@ex.co.uk", "+1 212 555 0100"),
+    ("O'Va", "Nowak", "ova_smith@ex.org", ""),
+    ("Ovidiu", "12.5ova", "smith.ova.1@ex.org", "+380 44 555 12 34"),
+]
+
+
+def test_word_start_candidates_hold_every_word_start(alice, django_capture_on_commit_callbacks):
+    """The word-start part reads its candidates from an index (PostgreSQL: the
+    full-text lexicon, decision 0043); whatever a body looks like, every entry a word
+    of which starts with the lead term must be among them, or it would drop out of the
+    answer."""
+    with django_capture_on_commit_callbacks(execute=True):
+        for first, last, email, phone in TRICKY:
+            PersonFactory(
+                actor=alice,
+                first_name=first,
+                last_name=last,
+                emails=[{"address": email}],
+                phones=[{"number": phone}] if phone else [],
+            )
+    engine = backend_for(connection)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, body FROM core_search_entry")
+        bodies = dict(cursor.fetchall())
+    leads = {
+        word[:size]
+        for body in bodies.values()
+        for word in body.split()
+        for size in (3, 4, 6)
+        if len(word) >= size
+    }
+    checked = 0
+    for lead in sorted(leads):
+        query = SearchQuery.parse(lead)
+        if query is None or not query.terms or query.lead != lead:
+            continue
+        starts = {pk for pk, body in bodies.items() if f" {lead}" in f" {body}"}
+        condition, params = engine.candidates(query, "word", "e")
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT e.id FROM core_search_entry e WHERE {condition}", params)  # noqa: S608
+            found = {row[0] for row in cursor.fetchall()}
+        assert starts <= found, (lead, starts - found)
+        checked += bool(starts)
+    assert checked > 40
+
+
+@pytest.mark.parametrize("bound", [4, 1_000_000], ids=["sample-says-many", "sample-says-few"])
+def test_a_sample_that_finds_many_matches_skips_listing_them(
+    dataset, alice, carol, admin, monkeypatch, bound
+):
+    """PostgreSQL: when a sample of the entries' pages says the matches reach the
+    bound, they are not listed (a GIN bitmap is built whole first) and every part takes
+    its way for many (decision 0043). The answer is the same either way. SQLite lists
+    from its own index, a bounded read, and takes no sample."""
+    engine = backend_for(connection)
+    if connection.vendor == "sqlite":
+        assert engine.dense(SearchQuery.parse("van"), bound) is None
+        return
+    from rapport.core.searchbackends import postgres
+
+    monkeypatch.setattr(postgres, "SAMPLE_PERCENT", 100)  # here: every page
+    for name in ("DENSE", "DENSE_SORTED", "LISTED"):
+        monkeypatch.setattr(search, name, bound)
+
+    def sampled_many(text: str) -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(*engine.dense(SearchQuery.parse(text), bound))
+            return cursor.fetchone()[0]
+
+    assert sampled_many("van") is (bound == 4)
+    assert sampled_many("qzxw") is False
+    # what the statement does with it: the listing's read of the entries never runs
+    scope = search.Scope.of(alice, list(registry), connection)
+    assert sampled_many("ova") is (bound == 4)  # within words only: the "any" part reads
+    sql, params = search.search_sql(engine, SearchQuery.parse("ova"), scope, 40)
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE) " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    listing = plan.split("CTE m_any")[1].split("CTE n_any")[0]
+    reads = [line for line in listing.splitlines() if "on core_search_entry" in line]
+    assert reads and all("never executed" in line for line in reads) is (bound == 4), listing
+    assert engine.dense(SearchQuery.parse("jo"), bound) is None  # short terms: not sampled
+    for user, text, limit in itertools.product([alice, carol, admin], QUERIES, [1, 7, 40]):
+        assert tiered(user, text, limit=limit) == reference(user, text, limit=limit), (
+            user.username,
+            text,
+            limit,
+        )
