@@ -99,6 +99,17 @@ class Row:
         )
 
 
+def prefix_end(prefix: str) -> str:
+    """The least string above every string starting with `prefix` (folded: lower-case
+    ASCII) in both key orders: SQLite's NOCASE, which sorts A-Z as a-z (so "@" is
+    followed by "[", not by "A"), and PostgreSQL's "C", byte order (where the keys,
+    lower-case, hold nothing between "A" and "[")."""
+    after = chr(ord(prefix[-1]) + 1)
+    if "A" <= after <= "Z":
+        after = "["
+    return prefix[:-1] + after
+
+
 def chunks(items: Sequence, size: int = CHUNK) -> Iterable[Sequence]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -200,6 +211,13 @@ class SearchBackend(abc.ABC):
     def title_prefix(self, query: SearchQuery, alias: str = "e") -> tuple[str, list]:
         return f"{alias}.title_key LIKE %s", [query.folded + "%"]
 
+    def key_range(self, key: str, query: SearchQuery, alias: str = "e") -> tuple[str, list]:
+        """The key starts with the folded query, as a range: its index bounds hold
+        whatever the plan knows of the values (a LIKE pattern's only when it is
+        planned for the value)."""
+        low, high = query.folded, prefix_end(query.folded)
+        return f"({alias}.{key} >= %s AND {alias}.{key} < %s)", [low, high]
+
     def sort_prefix(self, query: SearchQuery, alias: str = "e") -> tuple[str, list]:
         return f"{alias}.sort_key LIKE %s", [query.folded + "%"]
 
@@ -277,8 +295,8 @@ class SearchBackend(abc.ABC):
 
     def dense(self, query: SearchQuery, bound: int) -> tuple[str, list] | None:
         """A SELECT of one row and one boolean column, `dense`: whether a cheap sample
-        says the matches of `query` pass `bound` by far, so listing them (up to the
-        bound) would be wasted - or None, to always list them."""
+        says the matches of `query` reach `bound`, so listing them (up to the bound)
+        would be wasted - or None, to always list them."""
         return None
 
     def sorted_candidates(self, select: str) -> str:

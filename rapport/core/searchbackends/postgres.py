@@ -63,12 +63,6 @@ PLAN_AS_BEFORE = "RESET plan_cache_mode; RESET max_parallel_workers_per_gather"
 SAMPLE_PERCENT = 0.1  # of the entry table's pages that `dense` reads
 
 
-def prefix_end(prefix: str) -> str:
-    """The least string above every string starting with `prefix` in "C" order (byte
-    order; folded keys are ASCII)."""
-    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
-
-
 class PostgresBackend(SearchBackend):
     vendor = "postgresql"
 
@@ -167,14 +161,12 @@ class PostgresBackend(SearchBackend):
     def title_prefix(self, query: SearchQuery, alias: str = "e") -> tuple[str, list]:
         if not self.generic:
             return super().title_prefix(query, alias)
-        low, high = query.folded, prefix_end(query.folded)
-        return f"({alias}.title_key >= %s AND {alias}.title_key < %s)", [low, high]
+        return self.key_range("title_key", query, alias)
 
     def sort_prefix(self, query: SearchQuery, alias: str = "e") -> tuple[str, list]:
         if not self.generic:
             return super().sort_prefix(query, alias)
-        low, high = query.folded, prefix_end(query.folded)
-        return f"({alias}.sort_key >= %s AND {alias}.sort_key < %s)", [low, high]
+        return self.key_range("sort_key", query, alias)
 
     def _tsquery(self, query: SearchQuery, alias: str) -> tuple[str, list]:
         return self._tsquery_of(" & ".join(f"{term}:*" for term in query.short), alias)

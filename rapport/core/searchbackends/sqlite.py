@@ -57,16 +57,6 @@ def fts_phrase(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
-def prefix_end(prefix: str) -> str:
-    """The least string above every string starting with `prefix` (folded: lower-case
-    ASCII) under the keys' NOCASE collation, which sorts A-Z as a-z: so "@" is followed
-    by "[", not by "A"."""
-    after = chr(ord(prefix[-1]) + 1)
-    if "A" <= after <= "Z":
-        after = "["
-    return prefix[:-1] + after
-
-
 class SqliteBackend(SearchBackend):
     vendor = "sqlite"
 
@@ -173,12 +163,10 @@ class SqliteBackend(SearchBackend):
     walk_hint = "INDEXED BY core_search_entry_title_key"
 
     def title_prefix(self, query: SearchQuery, alias: str = "e") -> tuple[str, list]:
-        low, high = query.folded, prefix_end(query.folded)
-        return f"({alias}.title_key >= %s AND {alias}.title_key < %s)", [low, high]
+        return self.key_range("title_key", query, alias)
 
     def sort_prefix(self, query: SearchQuery, alias: str = "e") -> tuple[str, list]:
-        low, high = query.folded, prefix_end(query.folded)
-        return f"({alias}.sort_key >= %s AND {alias}.sort_key < %s)", [low, high]
+        return self.key_range("sort_key", query, alias)
 
     def word(self, query: SearchQuery, alias: str = "e") -> tuple[str, list]:
         return f"instr(' ' || {alias}.body, %s) > 0", [" " + query.lead]

@@ -210,7 +210,6 @@ def test_postgresql_without_prepared_statements_plans_for_the_values(
     connection.ensure_connection()
     if connection.vendor == "postgresql":
         monkeypatch.setattr(connection.connection, "prepare_threshold", None)
-    if connection.vendor == "postgresql":
         assert backend_for(connection).generic is False
     for user, text in itertools.product([alice, carol, admin], QUERIES):
         with CaptureQueriesContext(connection) as captured:
