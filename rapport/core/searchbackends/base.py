@@ -282,6 +282,16 @@ class SearchBackend(abc.ABC):
         ids, plus whatever else the engine's `sorted_part` reads from the list."""
         return self.counted(query, kind)
 
+    def walked(
+        self, scope: Scoped, prefix: tuple[str, list] | None = None
+    ) -> tuple[str, list] | None:
+        """The entries in scope (`scope(alias)`), and in the title range `prefix` (a
+        condition on the alias "s") when given, as (id, title_key) rows in (title_key,
+        id) order read from the title index alone, for a walk to read only those
+        entries (through `in_order`) - or None where the walk tests the scope on the
+        index entry anyway (SQLite reads a row only once its index entry passes)."""
+        return None
+
     def in_order(self, columns: str, ordered: str, where: str, take: str) -> str:
         """Entries (alias `e`) of the rows `ordered` yields (alias `c`: id, title_key in
         that order) that meet `where`, in that order, reading entries only until `take`

@@ -24,6 +24,9 @@ from rapport.core.searchbackends.base import (
 )
 
 SORT_COLUMNS = "(sort_key) INCLUDE (title_key, id, entity, team_id, owner_id)"
+# in (title_key, id) order, with what the scope test reads: a walk takes the entries in
+# scope from the index alone and reads only those (decision 0044)
+TITLE_COLUMNS = "(title_key, id) INCLUDE (entity, team_id, owner_id)"
 SCHEMA = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     f"""CREATE TABLE IF NOT EXISTS {ENTRY_TABLE} (
@@ -40,7 +43,7 @@ SCHEMA = [
     )""",
     f"CREATE UNIQUE INDEX IF NOT EXISTS core_search_entry_object "
     f"ON {ENTRY_TABLE} (entity, object_id)",
-    f"CREATE INDEX IF NOT EXISTS core_search_entry_title_key ON {ENTRY_TABLE} (title_key)",
+    f"CREATE INDEX IF NOT EXISTS core_search_entry_title_key ON {ENTRY_TABLE} {TITLE_COLUMNS}",
     # with what ordering and the scope test read: the sort part's candidates come out
     # of an index-only scan, in scope and sorted, before any entry is read (0040)
     f"CREATE INDEX IF NOT EXISTS core_search_entry_sort_key ON {ENTRY_TABLE} {SORT_COLUMNS}",
@@ -263,6 +266,27 @@ class PostgresBackend(SearchBackend):
             f"AND {kept} ORDER BY s.title_key, s.id OFFSET 0"
         )
         return sql, [*candidate_params, *part_params, *kept_params]
+
+    def walked(
+        self, scope: Scoped, prefix: tuple[str, list] | None = None
+    ) -> tuple[str, list] | None:
+        # An index scan tests a condition on the entry after reading the entry: a team's
+        # walk read the other teams' entries too (69% of them for a rep at 1M people).
+        # An index-only scan of the title index tests the scope copy on the index entry,
+        # and the probe reads only the entries in scope. For the title range this also
+        # keeps a generic plan from ANDing the range's bitmap with the match's, reading
+        # every entry of both ("Ma": 16,693 entries, 250 ms) to sort them. Not OFFSET 0:
+        # pulled up, the walk plans under the statement's LIMIT, as a walk.
+        if scope is None:
+            return None
+        kept, params = scope("s")
+        if prefix is not None:
+            kept, params = f"{prefix[0]} AND {kept}", [*prefix[1], *params]
+        sql = (
+            f"SELECT s.id, s.title_key FROM {ENTRY_TABLE} s WHERE {kept} "  # noqa: S608  # nosec B608 # identifiers from code
+            "ORDER BY s.title_key, s.id"
+        )
+        return sql, params
 
     def in_order(self, columns: str, ordered: str, where: str, take: str) -> str:
         # a LATERAL probe per listed row, in the list's order (a nested loop that stops
