@@ -180,6 +180,16 @@ class PostgresBackend(SearchBackend):
         )
         return where, [tsquery]
 
+    def short_conditions(self, query: SearchQuery, alias: str) -> tuple[list[str], list]:
+        """A word of the body starts with each short term: the body starts with it, or
+        it follows a space (folded bodies hold [0-9a-z@.+ ], short terms [0-9a-z]), as
+        two patterns the trigram index reads with the long terms' ("anna ko": the 686
+        entries of both, where `' ' || body` made it read all 16,147 of "anna")."""
+        return (
+            [f"({alias}.body LIKE %s OR {alias}.body LIKE %s)" for _ in query.short],
+            [pattern for term in query.short for pattern in ("% " + term + "%", term + "%")],
+        )
+
     def row_match(self, query: SearchQuery, alias: str = "e") -> tuple[str, list]:
         if not query.terms:
             return self._tsquery(query, alias)
