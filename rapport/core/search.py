@@ -510,11 +510,10 @@ def _part_select(
         sql = engine.in_order(columns, ordered, " AND ".join(conditions), take)
         return sql, [*ordered_params, *params]
     walked = None
-    if how in ("walk", "range") and ids is None:
-        prefix = engine.title_prefix(query, "s") if how == "range" else None
-        walked = engine.walked(scope.entries, prefix)
+    if how == "range":
+        walked = engine.walked(scope.entries, engine.title_prefix(query, "s"))
     if walked is not None:
-        # the entries in scope (and in the title range) from the title index alone, in
+        # the entries in scope and in the title range from the title index alone, in
         # its order; only those are read and tested, until the part has its rows
         ordered, ordered_params = walked
         where = " AND ".join(conditions[1:])
@@ -530,7 +529,10 @@ def _part_select(
         conditions.insert(0, candidates[0])
         params = [*candidates[1], *params]
     hint = engine.walk_hint if how == "walk" else ""
-    select = f"SELECT {columns} FROM {ENTRY_TABLE} e {hint} WHERE {' AND '.join(conditions)}"  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
+    where = " AND ".join(conditions)
+    if how == "walk":
+        where = engine.walk_condition(where)
+    select = f"SELECT {columns} FROM {ENTRY_TABLE} e {hint} WHERE {where}"  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
     if how == "index":
         select = engine.sorted_candidates(select)
     return f"{select} ORDER BY title_key, id LIMIT {take}", params

@@ -208,6 +208,10 @@ class SearchBackend(abc.ABC):
     # rank 0; "word" (a word starts with the lead term): rank 1; "any": rank 2.
     walk_hint = ""  # FROM-clause suffix that makes a walk follow the title_key index
 
+    def walk_condition(self, where: str) -> str:
+        """A walk's row condition, as the engine needs it to keep the walk a walk."""
+        return where
+
     def title_prefix(self, query: SearchQuery, alias: str = "e") -> tuple[str, list]:
         return f"{alias}.title_key LIKE %s", [query.folded + "%"]
 
@@ -282,14 +286,12 @@ class SearchBackend(abc.ABC):
         ids, plus whatever else the engine's `sorted_part` reads from the list."""
         return self.counted(query, kind)
 
-    def walked(
-        self, scope: Scoped, prefix: tuple[str, list] | None = None
-    ) -> tuple[str, list] | None:
-        """The entries in scope (`scope(alias)`), and in the title range `prefix` (a
-        condition on the alias "s") when given, as (id, title_key) rows in (title_key,
-        id) order read from the title index alone, for a walk to read only those
-        entries (through `in_order`) - or None where the walk tests the scope on the
-        index entry anyway (SQLite reads a row only once its index entry passes)."""
+    def walked(self, scope: Scoped, prefix: tuple[str, list]) -> tuple[str, list] | None:
+        """The entries in scope (`scope(alias)`) and in the title range `prefix` (a
+        condition on the alias "s"), as (id, title_key) rows in (title_key, id) order
+        read from the title index alone, for the title part to read only those entries
+        (through `in_order`) - or None where a range read tests the scope on the index
+        entry anyway (SQLite reads a row only once its index entry passes)."""
         return None
 
     def in_order(self, columns: str, ordered: str, where: str, take: str) -> str:
