@@ -509,16 +509,16 @@ def _part_select(
         ordered, ordered_params = engine.sorted_part(query, kind, ids, scope.entries)
         sql = engine.in_order(columns, ordered, " AND ".join(conditions), take)
         return sql, [*ordered_params, *params]
-    walked = None
-    if how == "range":
-        walked = engine.walked(scope.entries, engine.title_prefix(query, "s"))
+    walked = (
+        engine.walked(scope.entries, engine.title_prefix(query, "s")) if how == "range" else None
+    )
     if walked is not None:
         # the entries in scope and in the title range from the title index alone, in
-        # its order; only those are read and tested, until the part has its rows
+        # its order (the scope is tested there); only those are read and tested, until
+        # the part has its rows
         ordered, ordered_params = walked
-        where = " AND ".join(conditions[1:])
-        sql = engine.in_order(columns, ordered, where, take)
-        return sql, [*ordered_params, *params[len(kept_params) :]]
+        sql = engine.in_order(columns, ordered, " AND ".join([match, part, scope.probe]), take)
+        return sql, [*ordered_params, *match_params, *part_params, *scope.probe_params]
     if ids is not None and how in ("index", "walk"):
         # a walk tests it on the index entry, before reading the entry's row, after the
         # scope (two columns of the same entry, cheaper than a probe of the list)

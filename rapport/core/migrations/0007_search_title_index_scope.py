@@ -1,8 +1,9 @@
 """PostgreSQL's title index holds the entry id and its scope copy (decision 0044).
 
-A walk of the title index then takes the entries in scope from the index alone (an
-index-only scan) and reads only those, where an index scan read every entry it passed,
-in scope or not. SQLite's title index has held these columns since 0005.
+The title part of a search then takes the entries in scope and in the title range
+from the index alone (an index-only scan, in order) and reads only those, where a plan
+made without the values had ANDed two bitmaps and sorted every entry they held. SQLite's
+title index has held these columns since 0005.
 """
 
 from django.db import migrations
