@@ -22,8 +22,15 @@ from bench.dataset import END, SPAN_DAYS
 from rapport.contacts.models import Company, Person
 from rapport.core import keyset
 from rapport.core.models import AuditEvent
-from rapport.core.search import DENSE, DENSE_SORTED, LISTED, SORT_LISTED_BELOW, WORD_FROM_LIST
-from rapport.core.searchbackends.base import ENTRY_TABLE, SearchQuery
+from rapport.core.search import (
+    DENSE,
+    DENSE_SORT_KEY,
+    DENSE_SORTED,
+    LISTED,
+    SORT_LISTED_BELOW,
+    WORD_FROM_LIST,
+)
+from rapport.core.searchbackends.base import ENTRY_TABLE, SearchQuery, prefix_end
 
 PERSON = Person._meta.db_table
 COMPANY = Company._meta.db_table
@@ -405,13 +412,21 @@ def search_floor(ctx: Ctx, case: Case, limit: int = 12) -> tuple[float, list[tup
     # rank 0: the title-key range in order, and the sort-key range (without it) sorted
     found = fetch(rows([title, *tail]), [*args([title, *tail]), limit])
     not_title = (f"NOT {title[0]}", title[1])
+    dense_sort = DENSE_SORTED if sqlite else DENSE_SORT_KEY
     ((n_sort,),) = fetch(
         f"SELECT count(*) FROM (SELECT 1 FROM {ENTRY_TABLE} e WHERE {sort[0]} LIMIT %s) x",  # noqa: S608  # nosec B608 # identifiers from code
-        [*sort[1], DENSE_SORTED if sqlite else DENSE],
+        [*sort[1], dense_sort],
     )
     where = [sort, not_title, *tail]
-    if n_sort >= (DENSE_SORTED if sqlite else DENSE):
+    if n_sort >= dense_sort and sqlite:
         found += fetch(rows(where, hint=walk), [*args(where), limit])
+    elif n_sort >= dense_sort:  # the title index in order below the title range, then past it
+        walked: list[tuple] = []
+        for side, edge in (("<", folded), (">=", prefix_end(folded))):
+            if len(walked) < limit:
+                around = [(f"e.title_key {side} %s", [edge]), *where]
+                walked += fetch(rows(around), [*args(around), limit])
+        found += walked
     elif sqlite:  # sorted from the (sort_key, title_key) index, entries read in order
         head = (
             f"(SELECT s.id FROM {ENTRY_TABLE} s INDEXED BY core_search_entry_sort_title "  # noqa: S608  # nosec B608 # identifiers from code

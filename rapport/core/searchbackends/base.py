@@ -212,6 +212,15 @@ class SearchBackend(abc.ABC):
         """A walk's row condition, as the engine needs it to keep the walk a walk."""
         return where
 
+    # whether the sort part walks the title index around the title range (below it,
+    # then from its end) rather than from the index's start through the range
+    walks_around_title_range = False
+
+    def around_condition(self, where: str) -> str:
+        """The row condition of a walk from either end of the title range, under a
+        LIMIT of a fixed number, as the engine needs it to walk both sides in order."""
+        return where
+
     def title_prefix(self, query: SearchQuery, alias: str = "e") -> tuple[str, list]:
         return f"{alias}.title_key LIKE %s", [query.folded + "%"]
 
