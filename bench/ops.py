@@ -23,7 +23,7 @@ from rapport.contacts.models import Company, Person
 from rapport.core import keyset
 from rapport.core.models import AuditEvent
 from rapport.core.search import (
-    DENSE,
+    DENSE_LISTED,
     DENSE_SORT_KEY,
     DENSE_SORTED,
     LISTED,
@@ -450,7 +450,7 @@ def search_floor(ctx: Ctx, case: Case, limit: int = 12) -> tuple[float, list[tup
     found = sorted(found, key=lambda row: (row[2], row[3]))[:limit]
     if len(found) < limit and (terms or not sqlite):
         # the matches, listed (up to the bound) from the trigram index
-        bound = LISTED if sqlite else DENSE
+        bound = LISTED if sqlite else DENSE_LISTED
         if sqlite:
             listed_sql = "SELECT rowid FROM core_search_fts WHERE core_search_fts MATCH %s LIMIT %s"
             phrase = ['"' + t.replace('"', '""') + '"' for t in terms]

@@ -110,7 +110,7 @@ def test_tiers_answer_what_the_ranked_statement_answers(
     dataset, alice, carol, admin, monkeypatch, dense, sort_below, word_from_list
 ):
     """Every way a part can be read: walked, sorted, mixed, walked against the list."""
-    for name in ("DENSE", "DENSE_SORT_KEY", "DENSE_SORTED", "LISTED"):
+    for name in ("DENSE", "DENSE_LISTED", "DENSE_SORT_KEY", "DENSE_SORTED", "LISTED"):
         monkeypatch.setattr(search, name, dense)
     monkeypatch.setattr(search, "SORT_LISTED_BELOW", sort_below)
     monkeypatch.setattr(search, "WORD_FROM_LIST", word_from_list)
@@ -141,7 +141,14 @@ def test_scope_trash_and_entities_hold_in_every_tier(dataset, alice, carol):
 
 def test_one_statement_whatever_the_tiers_do(dataset, alice, monkeypatch):
     for dense in (1, 1_000_000):
-        for name in ("DENSE", "DENSE_SORT_KEY", "DENSE_SORTED", "LISTED", "SORT_LISTED_BELOW"):
+        for name in (
+            "DENSE",
+            "DENSE_LISTED",
+            "DENSE_SORT_KEY",
+            "DENSE_SORTED",
+            "LISTED",
+            "SORT_LISTED_BELOW",
+        ):
             monkeypatch.setattr(search, name, dense)
         for text in ("anna", "ova", "qzxw", "a"):
             with CaptureQueriesContext(connection) as captured:
@@ -326,7 +333,7 @@ def test_a_sample_that_finds_many_matches_skips_listing_them(
     from rapport.core.searchbackends import postgres
 
     monkeypatch.setattr(postgres, "SAMPLE_PERCENT", 100)  # here: every page
-    for name in ("DENSE", "DENSE_SORT_KEY", "DENSE_SORTED", "LISTED"):
+    for name in ("DENSE", "DENSE_LISTED", "DENSE_SORT_KEY", "DENSE_SORTED", "LISTED"):
         monkeypatch.setattr(search, name, bound)
 
     def sampled_many(text: str) -> bool:
@@ -453,7 +460,7 @@ def test_a_walk_follows_the_title_index(dataset, alice, monkeypatch):
     if connection.vendor == "sqlite":
         assert engine.walk_condition("x") == "x" and "INDEXED BY" in engine.walk_hint
         return
-    for name in ("DENSE", "DENSE_SORT_KEY", "DENSE_SORTED", "LISTED"):
+    for name in ("DENSE", "DENSE_LISTED", "DENSE_SORT_KEY", "DENSE_SORTED", "LISTED"):
         monkeypatch.setattr(search, name, 1)  # every part that can walks
     scope = search.Scope.of(alice, list(registry), connection)
     with connection.cursor() as cursor:
