@@ -486,6 +486,28 @@ SORT_LISTED_BELOW = 2500
 WORD_FROM_LIST = 500
 
 
+def _columns(rank: int) -> str:
+    """What a part's SELECT returns for each entry, under the part's rank."""
+    return f"{int(rank)} AS tier, e.entity, e.object_id, e.title, e.subtitle, e.title_key, e.id"
+
+
+def _entry_tests(
+    engine: SearchBackend, query: SearchQuery, kind: str, scope: Scope, *, kept: bool = True
+) -> tuple[list[str], list]:
+    """What an entry `e` of the part `kind` must pass, in the order tested: its scope
+    copy (`kept`; left out where the rows come from a read that tested it already), the
+    match, the part's own condition, then the record's scope probe - so the records are
+    asked only about matching entries in scope."""
+    match, match_params = engine.row_match(query, "e")
+    part, part_params = engine.part(query, kind, "e")
+    conditions = [match, part, scope.probe]
+    params = [*match_params, *part_params, *scope.probe_params]
+    if kept:
+        copy, copy_params = scope.entries("e")
+        conditions, params = [copy, *conditions], [*copy_params, *params]
+    return conditions, params
+
+
 def _part_select(
     engine: SearchBackend,
     query: SearchQuery,
@@ -499,20 +521,15 @@ def _part_select(
 ) -> tuple[str, list]:
     """One part's first rows in title order, as a SELECT whose `take` (the LIMIT
     expression: 0 when the part does not run, so nothing is read) has its parameters
-    appended by the caller. The entry's scope copy is tested before the match and the
-    probe after it, so the records are asked only about matching entries in scope.
+    appended by the caller; each entry read passes `_entry_tests`.
 
     `how`: "range" (the part's own condition reads the title index in order), "index"
     (the candidates its index yields, or those listed in the CTE `ids`, sorted),
     "sorted" (the same, sorted before any entry is read; see `sorted_part`) or "walk"
     (the title index in order, every entry checked - against the list `ids` first,
     when given)."""
-    match, match_params = engine.row_match(query, "e")
-    part, part_params = engine.part(query, kind, "e")
-    kept, kept_params = scope.entries("e")
-    conditions = [kept, match, part, scope.probe]
-    params = [*kept_params, *match_params, *part_params, *scope.probe_params]
-    columns = f"{rank} AS tier, e.entity, e.object_id, e.title, e.subtitle, e.title_key, e.id"
+    conditions, params = _entry_tests(engine, query, kind, scope)
+    columns = _columns(rank)
     if how == "sorted":
         # candidates in title order first; their entries are read in that order, only
         # until the part has its rows (the engine's `in_order`)
@@ -527,8 +544,9 @@ def _part_select(
         # its order (the scope is tested there); only those are read and tested, until
         # the part has its rows
         ordered, ordered_params = walked
-        sql = engine.in_order(columns, ordered, " AND ".join([match, part, scope.probe]), take)
-        return sql, [*ordered_params, *match_params, *part_params, *scope.probe_params]
+        tests, tests_params = _entry_tests(engine, query, kind, scope, kept=False)
+        sql = engine.in_order(columns, ordered, " AND ".join(tests), take)
+        return sql, [*ordered_params, *tests_params]
     if ids is not None and how in ("index", "walk"):
         # a walk tests it on the index entry, before reading the entry's row, after the
         # scope (two columns of the same entry, cheaper than a probe of the list)
@@ -568,13 +586,10 @@ def _around_select(
     Each side's LIMIT is the number itself, not an expression: a plan made without the
     values then walks the side's range in order for its first rows, where for an
     expression it counted on a tenth of the range and sorted a bitmap of it (1.9 s)."""
-    match, match_params = engine.row_match(query, "e")
-    part, part_params = engine.part(query, "sort", "e")
-    kept, kept_params = scope.entries("e")
-    where = engine.around_condition(" AND ".join([kept, match, part, scope.probe]))
-    params = [*kept_params, *match_params, *part_params, *scope.probe_params]
+    conditions, params = _entry_tests(engine, query, "sort", scope)
+    where = engine.around_condition(" AND ".join(conditions))
     low, high = engine.key_range("title_key", query, "e")[1]
-    columns = f"{rank} AS tier, e.entity, e.object_id, e.title, e.subtitle, e.title_key, e.id"
+    columns = _columns(rank)
     short = f"(SELECT count(*) FROM {below}) < {int(limit)}"  # noqa: S608  # nosec B608 # CTE name from code
     first, rest = (
         f"SELECT {columns} FROM {ENTRY_TABLE} e {engine.walk_hint} "  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
