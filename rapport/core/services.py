@@ -91,6 +91,32 @@ def stamp(obj, *, actor, creating: bool) -> None:
         obj.version = obj.version + 1
 
 
+def unsent_fields(model, data) -> frozenset[str]:
+    """The fields of a record being created that `data` does not name and need not be
+    checked again: they hold what every new record holds (the model's defaults, or the
+    stamps and keys the service sets), so their verdict is the same for every record.
+    Fields whose default fails its own checks are left out, so they are still reported
+    (`_invalid_defaults`, once per model)."""
+    names = _concrete_names(model)
+    return frozenset(names.difference(data).difference(_invalid_defaults(model)))
+
+
+@functools.cache
+def _concrete_names(model) -> frozenset[str]:
+    return frozenset(field.name for field in model._meta.concrete_fields)
+
+
+@functools.cache
+def _invalid_defaults(model) -> frozenset[str]:
+    from django.core.exceptions import ValidationError
+
+    try:
+        model().clean_fields()
+    except ValidationError as exc:
+        return frozenset(exc.error_dict)
+    return frozenset()
+
+
 def apply_ownership(obj, *, actor, owner=None, team=None, creating: bool) -> None:
     """Owner defaults to the actor and team to the actor's primary team; setting either
     to something else needs the assign permission."""

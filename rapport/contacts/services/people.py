@@ -38,6 +38,7 @@ from rapport.core.services import (
     service,
     stamp,
     tags_from_names,
+    unsent_fields,
 )
 from rapport.core.text import fold
 
@@ -109,6 +110,8 @@ def _apply_person(person: Person, data: Mapping[str, Any], *, actor, creating: b
     exclude = {"owner", "team", "created_by", "updated_by", "deleted_by", "photo"}
     if not creating:  # a patch validates what it sends; the rest was valid when saved
         exclude.update(name for name in _PERSON_FIELD_NAMES if name not in data)
+    else:  # a new record checks what it sends and its custom fields; the rest is preset
+        exclude.update(unsent_fields(Person, data) - {"custom_fields"})
     try:
         person.full_clean(exclude=exclude)
     except ValidationError as exc:

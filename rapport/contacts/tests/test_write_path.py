@@ -287,6 +287,40 @@ def test_patch_validates_the_fields_it_sends_naming_them(alice, bob):
     assert Person.objects.get(pk=pk).version == 1
 
 
+def test_a_create_checks_the_fields_it_sends_and_every_default_that_fails(alice, monkeypatch):
+    from django.core.exceptions import ValidationError
+
+    from rapport.contacts.services import person_bulk_create
+    from rapport.core import services
+
+    too_long = {"first_name": "A" * 101, "prefix": "P" * 21, "language": "x" * 200}
+    for create in (
+        lambda data: person_create(actor=alice, data=data),
+        lambda data: person_bulk_create(actor=alice, rows=[{"last_name": "Fine"}, data]),
+    ):
+        with pytest.raises(ValidationError) as caught:
+            create({**too_long, "last_name": "Nowak"})
+        named = {key.removeprefix("1.") for key in caught.value.message_dict}
+        assert {"first_name", "prefix"} <= named
+    assert not Person.objects.filter(last_name__in=["Nowak", "Fine"]).exists()
+    # Fields the data leaves out hold the defaults, checked once per model; a default
+    # that fails its own checks is still reported on every create.
+    assert services.unsent_fields(Person, {"first_name": "A"}) >= {"middle_name", "notes"}
+    assert "first_name" not in services.unsent_fields(Person, {"first_name": "A"})
+    field = Person._meta.get_field("middle_name")
+    monkeypatch.setattr(field, "blank", False)
+    services._invalid_defaults.cache_clear()
+    try:
+        assert "middle_name" not in services.unsent_fields(Person, {"first_name": "A"})
+        with pytest.raises(ValidationError) as caught:
+            person_create(actor=alice, data={"first_name": "Ann"})
+        assert "middle_name" in caught.value.message_dict
+    finally:
+        monkeypatch.undo()
+        services._invalid_defaults.cache_clear()
+    assert person_create(actor=alice, data={"first_name": "Ann"}).middle_name == ""
+
+
 # --- what it costs ------------------------------------------------------------------------
 
 
