@@ -8,6 +8,7 @@ import random
 import time
 from typing import Any
 
+from bench import freeze_heap
 from bench.dataset import TEAMS, build
 from bench.ops import Ctx
 from bench.raw import Raw
@@ -64,6 +65,7 @@ def start(engine: str, size: int, *, seed: int, url: str, loaded: bool):
         busy_visible=[ids[i] for i in data.busy if data.owners[i] in rep_team],
     )
     info["rep"] = {"username": rep.username, "visible_people": visible}
+    freeze_heap()  # the dataset held in ctx is the benchmark's, not the app's
     return ctx, info
 
 
