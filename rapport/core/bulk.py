@@ -120,9 +120,13 @@ class RowInserter:
     value of each field is prepared once from a default instance and only the values
     that differ from it are prepared per row (`get_db_prep_save`, as Django writes
     them), so validation stays the caller's and the SQL stays portable. With
-    `returning=True` the new primary keys are set on the instances: PostgreSQL returns
-    them per row (psycopg pipelines the statements), SQLite numbers rows of one
-    statement consecutively under the write lock the transaction already holds.
+    `returning=True` the new primary keys are set on the instances: PostgreSQL draws
+    them from the table's sequence first, SQLite numbers rows of one statement
+    consecutively under the write lock the transaction already holds.
+
+    On PostgreSQL the rows go in as one `COPY … FROM STDIN` (the same prepared values,
+    in psycopg's text format): per row the server does a third less work than for an
+    INSERT, and the client a third of the CPU (decision 0046).
     """
 
     _cache: dict[tuple[type, str], RowInserter] = {}
@@ -163,7 +167,10 @@ class RowInserter:
         table = quote(model._meta.db_table)
         # Identifiers come from model metadata; every value is a query parameter.
         self.sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
-        self.returning = f"{self.sql} RETURNING {quote(model._meta.pk.column)}"
+        pk = quote(model._meta.pk.column)
+        self.copy = f"COPY {table} ({columns}) FROM STDIN"
+        self.copy_with_ids = f"COPY {table} ({pk}, {columns}) FROM STDIN"
+        self.sequence_of = (model._meta.db_table, model._meta.pk.column)
 
     @classmethod
     def for_model(cls, model, connection) -> RowInserter:
@@ -222,18 +229,12 @@ class RowInserter:
                 auto_field.pre_save(obj, True)
         last: list = [None] * len(self.fields)
         rows = [self.row(obj, last) for obj in objs]
+        if self.connection.vendor == "postgresql":
+            self._copy(objs, rows, returning=returning)
+            return
         with bulk_cursor(self.connection) as cursor:
             if not returning:
                 cursor.executemany(self.sql, rows)
-            elif self.connection.vendor == "postgresql":
-                raw = cursor.cursor
-                raw.executemany(self.returning, rows, returning=True)
-                ids = []
-                while True:
-                    ids.append(raw.fetchone()[0])
-                    if not raw.nextset():
-                        break
-                self._set_ids(objs, ids)
             elif self.connection.vendor == "sqlite":
                 cursor.executemany(self.sql, rows)
                 cursor.execute("SELECT last_insert_rowid(), changes()")
@@ -248,6 +249,26 @@ class RowInserter:
             obj._state.adding = False
             obj._state.db = self.connection.alias
 
+    def _copy(self, objs: list, rows: list, *, returning: bool) -> None:
+        """PostgreSQL: the rows as one COPY; with `returning`, ids drawn from the
+        table's sequence first (one statement) and copied with the rows."""
+        connection = self.connection
+        ids: list[int] = []
+        with bulk_cursor(connection) as cursor:
+            if returning:
+                cursor.execute(
+                    "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                    [*self.sequence_of, len(rows)],
+                )
+                ids = sorted(row[0] for row in cursor.fetchall())
+                rows = [(pk, *row) for pk, row in zip(ids, rows, strict=True)]
+            copy_rows(cursor, self.copy_with_ids if returning else self.copy, rows)
+        if returning:
+            self._set_ids(objs, ids)
+        for obj in objs:
+            obj._state.adding = False
+            obj._state.db = connection.alias
+
     def _set_ids(self, objs: list, ids) -> None:
         ids = list(ids)
         if len(ids) != len(objs):
@@ -255,6 +276,15 @@ class RowInserter:
         attname = self.model._meta.pk.attname
         for obj, pk in zip(objs, ids, strict=True):
             setattr(obj, attname, pk)
+
+
+def copy_rows(cursor, statement: str, rows) -> None:
+    """Send `rows` through `statement` (a PostgreSQL `COPY … FROM STDIN`) on a
+    `bulk_cursor`, each value as psycopg writes it in COPY's text format; errors come
+    back as Django's database errors."""
+    with cursor.db.wrap_database_errors, cursor.cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def bulk_cursor(connection):

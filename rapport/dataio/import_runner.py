@@ -22,7 +22,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from rapport.core import audit, context, customfields
-from rapport.core.bulk import bulk_cursor
+from rapport.core.bulk import bulk_cursor, copy_rows
 from rapport.dataio import readers
 from rapport.dataio.import_batch import Batch, Outcome
 from rapport.dataio.models import ImportJob, ImportRow
@@ -128,7 +128,6 @@ def write_rows(job: ImportJob, outcomes: list[Outcome]) -> None:
 
 
 _COLUMNS = ("job", "number", "outcome", "reason", "values", "object_id", "before", "version_after")
-_JSON = {"values", "before"}
 
 
 def _insert_rows(job_id: int, outcomes: list[Outcome]) -> None:
@@ -136,11 +135,8 @@ def _insert_rows(job_id: int, outcomes: list[Outcome]) -> None:
         return
     meta = ImportRow._meta
     quote = connection.ops.quote_name
-    cast = "::jsonb" if connection.vendor == "postgresql" else ""
     columns = ", ".join(quote(meta.get_field(name).column) for name in _COLUMNS)
-    marks = ", ".join(f"%s{cast}" if name in _JSON else "%s" for name in _COLUMNS)
-    # Identifiers come from model metadata; every value is a query parameter.
-    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
+    table = quote(meta.db_table)
     params = [
         (
             job_id,
@@ -155,6 +151,12 @@ def _insert_rows(job_id: int, outcomes: list[Outcome]) -> None:
         for o in outcomes
     ]
     with bulk_cursor(connection) as cursor:
+        if connection.vendor == "postgresql":  # JSON as text, which COPY reads as jsonb
+            copy_rows(cursor, f"COPY {table} ({columns}) FROM STDIN", params)
+            return
+        marks = ", ".join(["%s"] * len(_COLUMNS))
+        # Identifiers come from model metadata; every value is a query parameter.
+        sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
         cursor.executemany(sql, params)
 
 
