@@ -91,14 +91,14 @@ def stamp(obj, *, actor, creating: bool) -> None:
         obj.version = obj.version + 1
 
 
-def unsent_fields(model, data) -> frozenset[str]:
-    """The fields of a record being created that `data` does not name and need not be
-    checked again: they hold what every new record holds (the model's defaults, or the
-    stamps and keys the service sets), so their verdict is the same for every record.
-    Fields whose default fails its own checks are left out, so they are still reported
-    (`_invalid_defaults`, once per model)."""
-    names = _concrete_names(model)
-    return frozenset(names.difference(data).difference(_invalid_defaults(model)))
+def unchecked_fields(model, data, *, creating: bool) -> frozenset[str]:
+    """The fields `full_clean` may leave out for a write that sends `data`: those it does
+    not name. An update's were valid when saved. A new record's hold what every new
+    record holds (the model's defaults, or the stamps and keys the service sets), so
+    their verdict is the same for every record; a field whose default fails its own
+    checks is still checked (`_invalid_defaults`, once per model)."""
+    unnamed = _concrete_names(model).difference(data)
+    return frozenset(unnamed.difference(_invalid_defaults(model)) if creating else unnamed)
 
 
 @functools.cache

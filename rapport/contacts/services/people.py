@@ -38,7 +38,7 @@ from rapport.core.services import (
     service,
     stamp,
     tags_from_names,
-    unsent_fields,
+    unchecked_fields,
 )
 from rapport.core.text import fold
 
@@ -55,9 +55,6 @@ def person_snapshot(person: Person) -> dict[str, Any]:
         data["tags"] = sorted(t.name for t in person.tags.all())
         data["groups"] = sorted(g.name for g in person.groups.all())
     return audit.jsonable(data)
-
-
-_PERSON_FIELD_NAMES = frozenset(field.name for field in Person._meta.concrete_fields)
 
 
 def _apply_person(person: Person, data: Mapping[str, Any], *, actor, creating: bool) -> dict:
@@ -108,10 +105,10 @@ def _apply_person(person: Person, data: Mapping[str, Any], *, actor, creating: b
         if key in data:
             children[key] = list(data[key] or [])
     exclude = {"owner", "team", "created_by", "updated_by", "deleted_by", "photo"}
-    if not creating:  # a patch validates what it sends; the rest was valid when saved
-        exclude.update(name for name in _PERSON_FIELD_NAMES if name not in data)
-    else:  # a new record checks what it sends and its custom fields; the rest is preset
-        exclude.update(unsent_fields(Person, data) - {"custom_fields"})
+    # Checked: what the write sends, and a new record's custom fields (set above).
+    exclude.update(unchecked_fields(Person, data, creating=creating))
+    if creating:
+        exclude.discard("custom_fields")
     try:
         person.full_clean(exclude=exclude)
     except ValidationError as exc:

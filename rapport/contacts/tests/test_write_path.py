@@ -305,13 +305,18 @@ def test_a_create_checks_the_fields_it_sends_and_every_default_that_fails(alice,
     assert not Person.objects.filter(last_name__in=["Nowak", "Fine"]).exists()
     # Fields the data leaves out hold the defaults, checked once per model; a default
     # that fails its own checks is still reported on every create.
-    assert services.unsent_fields(Person, {"first_name": "A"}) >= {"middle_name", "notes"}
-    assert "first_name" not in services.unsent_fields(Person, {"first_name": "A"})
+    unchecked = services.unchecked_fields(Person, {"first_name": "A"}, creating=True)
+    assert unchecked >= {"middle_name", "notes"} and "first_name" not in unchecked
     field = Person._meta.get_field("middle_name")
     monkeypatch.setattr(field, "blank", False)
     services._invalid_defaults.cache_clear()
     try:
-        assert "middle_name" not in services.unsent_fields(Person, {"first_name": "A"})
+        assert "middle_name" not in services.unchecked_fields(
+            Person, {"first_name": "A"}, creating=True
+        )
+        assert "middle_name" in services.unchecked_fields(
+            Person, {"first_name": "A"}, creating=False
+        )
         with pytest.raises(ValidationError) as caught:
             person_create(actor=alice, data={"first_name": "Ann"})
         assert "middle_name" in caught.value.message_dict
