@@ -193,6 +193,20 @@ def walkable_orders(model, column: str) -> frozenset[str]:
     return frozenset(leads)
 
 
+@functools.cache
+def indexed_leads(model) -> frozenset[str]:
+    """Fields an index of `model` is ordered by first (alone or after a foreign key: team,
+    owner), and the primary key: orders a query can walk from an index."""
+    leads = {model._meta.pk.name}
+    for index in model._meta.indexes:
+        names = [name.lstrip("-") for name in index.fields]
+        if names and model._meta.get_field(names[0]).is_relation:
+            names = names[1:]
+        if names:
+            leads.add(names[0])
+    return frozenset(leads)
+
+
 def _ordering_lead(entity_key: str, raw) -> str | None:
     """The model field a list of `entity_key` sorts by first, as `raw` asks or by default."""
     from rapport.core.registry import registry

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import phonenumbers
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import Q
+from django.db.models import F, Lookup, Q
 from django.db.models.expressions import RawSQL
 from django.urls import NoReverseMatch, reverse
 
@@ -784,11 +784,58 @@ def search(
     return hits
 
 
+# --- the list's text filter (decision 0047) -------------------------------------------
+# A page of a list (an ORDER BY that an index holds, and a LIMIT up to this) walks that
+# index and asks each row's entry whether it matches, once the matches are so many
+# that listing them all costs more than the walk; every other query lists them.
+WALK_MAX_LIMIT = 201
+
+
+class _TextMatch(Lookup):
+    """`<pk>` matches the list's text query: `<pk> IN (<listed matches>)`, or for a page
+    of many matches `EXISTS (<this row's entry matches>)`.
+
+    Listing reads every match of the entity (87,000 entries for "ova" at 1M people,
+    0.1-0.3 s) before the first row of a page; a walk in the page's order reads about
+    limit x entries / matches rows, one entry probe each. The walk wins when
+    matches^2 >= walk_cost x limit x entries; the LIMIT and ORDER BY are known only
+    here, when the query is compiled, so a capped count, an export or a bulk action
+    (no small LIMIT, or no indexed order) keep the listing."""
+
+    lookup_name = "text_match"
+    prepare_rhs = False
+
+    def __init__(self, lhs, *, listed, walked, matches: int | None, entries: int, cost: float):
+        self.listed, self.walked = listed, walked
+        self.matches, self.entries, self.cost = matches, entries, cost
+        super().__init__(lhs, None)
+
+    def _walks(self, query) -> bool:
+        if self.matches is None or query.high_mark is None:
+            return False
+        limit = query.high_mark - query.low_mark
+        if limit > WALK_MAX_LIMIT or self.matches**2 < self.cost * limit * self.entries:
+            return False
+        from rapport.core.filters import _order_lead, indexed_leads
+
+        lead = _order_lead(query)
+        return lead is not None and lead in indexed_leads(query.model)
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = compiler.compile(self.lhs)
+        if self._walks(compiler.query):
+            (head, head_params), (tail, tail_params) = self.walked
+            return f"{head}{lhs}{tail}", [*head_params, *lhs_params, *tail_params]
+        sql, params = self.listed
+        return f"{lhs} IN ({sql})", [*lhs_params, *params]
+
+
 def filter_queryset(qs, text: str):
     """Narrow an entity queryset to rows matching `text` (the list's `q` filter).
 
-    The caller's queryset keeps its scope and ordering; the index only contributes
-    the set of matching primary keys, so lists and the palette agree.
+    The caller's queryset keeps its scope and ordering; the index only says which
+    primary keys match (listed, or asked row by row on a page of many matches: see
+    `_TextMatch`), so lists and the palette agree.
     """
     query = SearchQuery.parse(text)
     if query is None:
@@ -799,8 +846,24 @@ def filter_queryset(qs, text: str):
         return qs.filter(Q(sort_key__contains=folded)) if folded else qs
     engine = backend_for(connections[qs.db])
     source_sql, match_sql, match_params = engine.source(query, "e")
-    subquery = RawSQL(  # noqa: S611 - user text travels only as parameters  # nosec B611 # fixed SQL, values as parameters
+    listed = (
         f"SELECT e.object_id FROM {source_sql} WHERE {match_sql} AND e.entity = %s",  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
         [*match_params, entity.key],
     )
-    return qs.filter(pk__in=subquery)
+    row_sql, row_params = engine.row_match(query, "w")
+    # around the row's primary key, which the compiler names (an alias in a subquery)
+    head = f"EXISTS (SELECT 1 FROM {ENTRY_TABLE} w WHERE w.entity = %s AND w.object_id = "  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
+    walked = ((head, [entity.key]), (f" AND {row_sql})", row_params))
+    entries = engine.entry_count()
+    cap = int((engine.walk_cost * WALK_MAX_LIMIT * entries) ** 0.5) + 1
+    matches = engine.match_count(query, cap, entries=entries)
+    return qs.filter(
+        _TextMatch(
+            F("pk"),
+            listed=listed,
+            walked=walked,
+            matches=matches,
+            entries=entries,
+            cost=engine.walk_cost,
+        )
+    )

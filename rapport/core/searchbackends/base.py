@@ -314,6 +314,22 @@ class SearchBackend(abc.ABC):
             f"WHERE {where} LIMIT {take}"
         )
 
+    # a row walked in a list's order (its entry probed and tested) against a match
+    # listed, in time: where the list's text filter walks (`search._TextMatch`)
+    walk_cost = 1.0
+
+    def entry_count(self) -> int:
+        """About how many entries the index holds: the highest id, one index read."""
+        with self.connection.cursor() as cursor:
+            cursor.execute(f"SELECT max(id) FROM {ENTRY_TABLE}")  # noqa: S608  # nosec B608 # identifiers from code
+            return cursor.fetchone()[0] or 0
+
+    def match_count(self, query: SearchQuery, cap: int, *, entries: int) -> int | None:
+        """How many entries (of any entity) match `query`, counted or estimated up to
+        `cap`, cheaply (`entries`: `entry_count()`); None where the engine has no cheap way (the list's text filter
+        then lists the matches)."""
+        return None
+
     def dense(self, query: SearchQuery, bound: int) -> tuple[str, list] | None:
         """A SELECT of one row and one boolean column, `dense`: whether a cheap sample
         says the matches of `query` reach `bound`, so listing them (up to the bound)

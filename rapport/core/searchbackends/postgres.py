@@ -244,6 +244,35 @@ class PostgresBackend(SearchBackend):
         )
         return sql, [bound * SAMPLE_PERCENT / 100, *params]
 
+    # measured at 1M people: 18-28 us a row walked, ~13 us a match listed (0047)
+    walk_cost = 2.0
+    # below this many entries the matches are counted; above, estimated from a sample
+    COUNTED_BELOW = 50_000
+
+    def match_count(self, query: SearchQuery, cap: int, *, entries: int) -> int | None:
+        """Counted up to `cap` in a small index; in a large one, the matches in the
+        sample `dense` reads (0.1% of the pages), scaled up: a GIN bitmap is built whole
+        before its first row, so even a capped count of "ova" decodes 87,000 entries.
+        Not for short terms alone (a full-text prefix match on every sampled body)."""
+        if not query.terms:
+            return None
+        with self.connection.cursor() as cursor:
+            if entries < self.COUNTED_BELOW:
+                _source, match, params = self.source(query, "x")
+                cursor.execute(
+                    f"SELECT count(*) FROM (SELECT 1 FROM {ENTRY_TABLE} x WHERE {match} "  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
+                    f"LIMIT {int(cap)}) c",
+                    params,
+                )
+                return cursor.fetchone()[0]
+            match, params = self.row_match(query, "x")
+            cursor.execute(
+                f"SELECT count(*) FROM {ENTRY_TABLE} x "  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
+                f"TABLESAMPLE SYSTEM ({float(SAMPLE_PERCENT)}) REPEATABLE (7) WHERE {match}",
+                params,
+            )
+            return min(cap, round(cursor.fetchone()[0] * 100 / SAMPLE_PERCENT))
+
     def listed(self, query: SearchQuery, kind: str) -> tuple[str, list]:
         # the rows are read for the recheck anyway: keep what sorting and scope need
         condition, params = self.candidates(query, kind, "e")

@@ -228,6 +228,19 @@ class SqliteBackend(SearchBackend):
         )
         return sql, [*sort_params, *title_params, *kept_params]
 
+    # measured at 1M people: ~2-5 us a row walked, ~3 us a match listed (decision 0047)
+    walk_cost = 1.5
+
+    def match_count(self, query: SearchQuery, cap: int, *, entries: int) -> int | None:
+        """From the FTS index alone, up to `cap` rowids (~0.1 us each). Not with short
+        terms: the index cannot rule out the entries they do."""
+        if not query.terms or query.short:
+            return None
+        sql, params = self._ids(query, "any")
+        with self.connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM ({sql} LIMIT {int(cap)})", params)  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
+            return cursor.fetchone()[0]
+
     def _ids(self, query: SearchQuery, kind: str) -> tuple[str, list] | None:
         if kind == "sort":
             sort, params = self.sort_prefix(query, "s")

@@ -1,0 +1,208 @@
+"""The list's text filter (`q`) on a page of many matches (issue 4, decision 0047).
+
+A page ordered by an indexed column asks each row's search entry whether it matches
+(`EXISTS`), walking the order's index, once the matches are so many that listing them
+all would cost more; counts, exports and unindexed orders list the matches. These tests
+make a handful of people count as "many" (a tiny walk cost) and pin that the walk
+answers exactly what the listing answers, in every order, page by page, in scope.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.http import QueryDict
+from django.test.utils import CaptureQueriesContext
+
+from rapport.contacts.entities import PersonEntity
+from rapport.contacts.models import Person
+from rapport.core import filters, listing, search
+from rapport.core.api.testing import ApiClient, clear_throttle
+from rapport.core.searchbackends import SearchQuery, backend_for
+from rapport.core.text import fold
+from rapport.testing.factories import PersonFactory
+
+pytestmark = pytest.mark.django_db
+
+WALKED = "EXISTS (SELECT 1 FROM core_search_entry w"
+LISTED = "IN (SELECT e.object_id"
+SURNAMES = ["Ivanova", "Smith", "Petrova", "Kovalenko", "Ovanesian", "Шевченко"]
+ORDERINGS = ["name", "-name", "-created_at", "created_at", "email", "-updated_at"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle():
+    clear_throttle()
+
+
+@pytest.fixture
+def many(monkeypatch):
+    """Any number of matches counts as many: pages walk."""
+    monkeypatch.setattr(type(backend_for(connection)), "walk_cost", 1e-9)
+
+
+@pytest.fixture
+def few(monkeypatch):
+    """No number of matches counts as many: every query lists."""
+    monkeypatch.setattr(type(backend_for(connection)), "walk_cost", 1e9)
+
+
+@pytest.fixture
+def people(alice, carol, django_capture_on_commit_callbacks):
+    """30 people, three in four in alice's team; "ova" is in four of six surnames."""
+    made = []
+    with django_capture_on_commit_callbacks(execute=True):
+        for i in range(30):
+            made.append(
+                PersonFactory(
+                    actor=carol if i % 4 == 0 else alice,
+                    first_name=f"Name{i % 7}",
+                    last_name=SURNAMES[i % len(SURNAMES)],
+                    emails=[{"address": f"p{i}@example.com"}],
+                )
+            )
+    return made
+
+
+def _expected(user, term: str, ordering: str) -> list[int]:
+    """The reference, in Python: what the user sees whose name holds the term, sorted."""
+    key = {
+        "name": lambda p: (p.sort_key, p.pk),
+        "created_at": lambda p: (p.created_at, p.pk),
+        "email": lambda p: (p.primary_email, p.pk),
+        "updated_at": lambda p: (p.updated_at, p.pk),
+    }[ordering.lstrip("-")]
+    rows = [
+        p
+        for p in Person.objects.restrict(user, "view")
+        if fold(term) in fold(f"{p.first_name} {p.last_name}")
+    ]
+    return [p.pk for p in sorted(rows, key=key, reverse=ordering.startswith("-"))]
+
+
+def _list(user, params: dict) -> tuple[list[str], listing.ListPage]:
+    query = QueryDict(mutable=True)
+    query.update(params)
+    with CaptureQueriesContext(connection) as captured:
+        page = listing.entity_list(PersonEntity, user, query)
+    return [q["sql"] for q in captured.captured_queries if "contacts_person" in q["sql"]], page
+
+
+def _page_query(sqls: list[str]) -> str:
+    (sql,) = [s for s in sqls if "ORDER BY" in s and "COUNT(" not in s.upper()]
+    return sql
+
+
+@pytest.mark.parametrize("ordering", ORDERINGS)
+def test_a_page_of_many_matches_walks_and_shows_what_the_listing_shows(
+    people, alice, monkeypatch, ordering
+):
+    cost = type(backend_for(connection))
+    monkeypatch.setattr(cost, "walk_cost", 1e-9)
+    sqls, walked = _list(alice, {"q": "ova", "ordering": ordering})
+    assert WALKED in _page_query(sqls) and LISTED not in _page_query(sqls)
+    monkeypatch.setattr(cost, "walk_cost", 1e9)
+    sqls, listed = _list(alice, {"q": "ova", "ordering": ordering})
+    assert LISTED in _page_query(sqls) and WALKED not in _page_query(sqls)
+    expected = _expected(alice, "ova", ordering)
+    assert len(expected) == 12  # Ivanova, Petrova, Ovanesian, Kovalenko in alice's team
+    assert [row.pk for row in walked.rows] == [row.pk for row in listed.rows] == expected
+    assert walked.count == listed.count
+
+
+def test_counts_and_unindexed_orders_list_the_matches(people, alice, many):
+    sqls, page = _list(alice, {"q": "ova", "ordering": "name"})
+    (count,) = [s for s in sqls if "COUNT(" in s.upper()]
+    assert LISTED in count and WALKED not in count
+    assert (page.count.value, page.count.capped) == (12, False)
+    # birthday has no index to walk: a page lists, and sorts what it listed
+    qs = search.filter_queryset(Person.objects.restrict(alice, "view"), "ova")
+    by_birthday = qs.order_by("birthday", "id")[:51]
+    assert LISTED in str(by_birthday.query) and WALKED not in str(by_birthday.query)
+    assert sorted(p.pk for p in by_birthday) == sorted(_expected(alice, "ova", "name"))
+
+
+def test_unsliced_and_long_queries_list_the_matches(people, alice, many):
+    """An export or a bulk action reads every match (no LIMIT), and a long page would
+    walk far: both list."""
+    qs = search.filter_queryset(Person.objects.restrict(alice, "view"), "ova").order_by(
+        "sort_key", "id"
+    )
+    for query in (qs, qs[: search.WALK_MAX_LIMIT + 1]):
+        sql = str(query.query)
+        assert LISTED in sql and WALKED not in sql
+    assert WALKED in str(qs[: search.WALK_MAX_LIMIT].query)
+    assert [p.pk for p in qs] == _expected(alice, "ova", "name")
+
+
+def test_few_matches_list_them(people, alice, few):
+    sqls, page = _list(alice, {"q": "ova", "ordering": "name"})
+    assert LISTED in _page_query(sqls)
+    assert [row.pk for row in page.rows] == _expected(alice, "ova", "name")
+
+
+def test_a_walk_keeps_to_the_scope_and_leaves_trashed_rows_out(people, alice, carol, many):
+    mine = _expected(alice, "ova", "name")
+    Person.all_objects.filter(pk=mine[0]).update(deleted_at=people[0].created_at)
+    sqls, page = _list(alice, {"q": "ova", "ordering": "name"})
+    assert WALKED in _page_query(sqls)
+    assert [row.pk for row in page.rows] == mine[1:]
+    _sqls, theirs = _list(carol, {"q": "ova", "ordering": "name"})
+    assert [row.pk for row in theirs.rows] == _expected(carol, "ova", "name")
+    assert not {row.pk for row in theirs.rows} & set(mine)
+
+
+@pytest.mark.parametrize("ordering", ["name", "-created_at", "email"])
+def test_api_pages_walk_from_the_cursor(people, alice, many, ordering):
+    client = ApiClient(alice)
+    items, cursor, pages = [], None, 0
+    while True:
+        query = {"q": "ova", "ordering": ordering, "limit": 4}
+        if cursor:
+            query["cursor"] = cursor
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get("/people", query)
+        assert response.status_code == 200, response.content
+        (sql,) = [
+            q["sql"]
+            for q in captured.captured_queries
+            if "ORDER BY" in q["sql"] and "contacts_person" in q["sql"]
+        ]
+        assert WALKED in sql
+        body = response.json()
+        items += [item["id"] for item in body["items"]]
+        pages += 1
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == 3
+    assert items == _expected(alice, "ova", ordering)
+
+
+def test_two_terms_and_short_terms_walk_to_the_same_answer(people, alice, monkeypatch):
+    cost = type(backend_for(connection))
+    for text in ("ivanova name6", "ova na", "petrova"):
+        answers = []
+        for walk_cost in (1e-9, 1e9):
+            monkeypatch.setattr(cost, "walk_cost", walk_cost)
+            _sqls, page = _list(alice, {"q": text, "ordering": "name"})
+            answers.append([row.pk for row in page.rows])
+        assert answers[0] == answers[1], text
+        assert answers[0], text
+
+
+def test_the_engine_counts_matches_up_to_the_cap(people):
+    engine = backend_for(connection)
+    entries = engine.entry_count()
+    assert entries >= 30
+    query = SearchQuery.parse("ova")
+    assert engine.match_count(query, 1000, entries=entries) == 20  # both teams
+    assert engine.match_count(query, 7, entries=entries) == 7
+    assert engine.match_count(SearchQuery.parse("zzq"), 1000, entries=entries) == 0
+    assert engine.match_count(SearchQuery.parse("iv"), 1000, entries=entries) is None
+
+
+def test_the_orders_a_page_can_walk_are_those_an_index_leads():
+    leads = filters.indexed_leads(Person)
+    assert {"id", "sort_key", "created_at", "primary_email", "updated_at"} <= leads
+    assert "birthday" not in leads
