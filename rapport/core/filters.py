@@ -397,13 +397,20 @@ class EntityFilterSet(django_filters.FilterSet):
         return self._window_rows >= WALK_MIN_ROWS
 
     def known_count(self, cap: int) -> int | None:
-        """The filtered rows counted up to `cap + 1`, when the created-range probe already
-        counted exactly them: the range is the only filter with a value, and the probe
-        went at least that far. None otherwise (the caller counts)."""
+        """The filtered rows counted up to `cap + 1` another way than counting the
+        list's own query, or None (the caller counts):
+        - the text filter alone: from the search index's side, which stops at the cap
+          (`search.count_matches`, decision 0047);
+        - a created range alone, when its probe already counted exactly those rows, at
+          least that far (decision 0033)."""
+        given = {k for k, v in self.form.cleaned_data.items() if v not in (None, "", [], ())}
+        if given == {"q"}:
+            from rapport.core import search
+
+            return search.count_matches(self.queryset, self.form.cleaned_data["q"], cap)
         rows = getattr(self, "_window_rows", None)
         if rows is None or self._window_limit < cap + 1:
             return None
-        given = {k for k, v in self.form.cleaned_data.items() if v not in (None, "", [], ())}
         if not given <= {"created_after", "created_before"}:
             return None
         return min(rows, cap + 1)

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from rapport.core import keyset, permissions, rawvalues
 from rapport.core.models import SavedView
 from rapport.core.registry import Column, Entity
-from rapport.core.selectors import COUNT_CAP, CappedCount, capped_count
+from rapport.core.selectors import COUNT_CAP, CappedCount, capped_count, planner_estimate
 
 PAGE_SIZE = 50
 
@@ -116,12 +116,14 @@ def entity_list(entity: type[Entity], user, params: QueryDict, *, limit: int = P
 
 
 def _count(filterset, qs, *, known: bool) -> CappedCount:
-    """The list's capped count, taken from the filter set when it already counted the
-    same rows (a created range on SQLite, decision 0033)."""
+    """The list's capped count, taken from the filter set when it counts the same rows
+    more cheaply (the text filter alone, decision 0047; a created range on SQLite,
+    decision 0033)."""
     rows = filterset.known_count(COUNT_CAP) if known else None
     if rows is None:
         return capped_count(qs, COUNT_CAP, estimate=True)
-    return CappedCount(min(rows, COUNT_CAP), rows > COUNT_CAP)
+    guess = planner_estimate(qs, floor=COUNT_CAP + 1) if rows > COUNT_CAP else None
+    return CappedCount(min(rows, COUNT_CAP), rows > COUNT_CAP, guess)
 
 
 _VIEW_FIELDS = ["id", "name", "user_id", "shared", "params", "columns"]

@@ -830,6 +830,35 @@ class _TextMatch(Lookup):
         return f"{lhs} IN ({sql})", [*lhs_params, *params]
 
 
+def count_matches(qs, text: str, cap: int) -> int | None:
+    """The rows of `qs` whose entry matches `text`, counted up to `cap + 1`, or None when
+    the text asks nothing (the caller counts `qs` itself).
+
+    Driven from the index, so the count stops at the cap: "ova" reads about 3,000 of
+    its 87,000 entries for a team that sees a third of the people, where `id IN (<every
+    match>)` read them all (decision 0047). Each entry read asks `qs` itself, by key,
+    whether it holds the row: the same rows as the filtered list, by construction.
+    SQLite only (`counts_from_index`): PostgreSQL builds the trigram bitmap whole before
+    the first row, and its listed count was as fast ("ova" 53 against 73 ms)."""
+    query = SearchQuery.parse(text)
+    entity = registry.for_model(qs.model)
+    connection = connections[qs.db]
+    engine = backend_for(connection)
+    if query is None or entity is None or not engine.counts_from_index:
+        return None
+    source_sql, match_sql, match_params = engine.source(query, "e")
+    column = RawSQL("e.object_id", ())  # noqa: S611 - a fixed alias, no user text  # nosec B611 # fixed SQL, values as parameters
+    probe = qs.filter(pk=column).order_by().values("pk")
+    probe_sql, probe_params = probe.query.get_compiler(connection=connection).as_sql()
+    sql = (
+        f"SELECT count(*) FROM (SELECT 1 FROM {source_sql} WHERE {match_sql} "  # noqa: S608  # nosec B608 # identifiers from code and the ORM, values as parameters
+        f"AND e.entity = %s AND EXISTS ({probe_sql}) LIMIT {int(cap) + 1}) c"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*match_params, entity.key, *probe_params])
+        return cursor.fetchone()[0]
+
+
 def filter_queryset(qs, text: str):
     """Narrow an entity queryset to rows matching `text` (the list's `q` filter).
 

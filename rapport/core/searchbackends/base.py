@@ -324,6 +324,10 @@ class SearchBackend(abc.ABC):
             cursor.execute(f"SELECT max(id) FROM {ENTRY_TABLE}")  # noqa: S608  # nosec B608 # identifiers from code
             return cursor.fetchone()[0] or 0
 
+    # whether the list's capped count of a text filter reads the index's matches until
+    # the cap (`search.count_matches`) rather than counting the filtered list
+    counts_from_index = False
+
     def match_count(self, query: SearchQuery, cap: int, *, entries: int) -> int | None:
         """How many entries (of any entity) match `query`, counted or estimated up to
         `cap`, cheaply (`entries`: `entry_count()`); None where the engine has no cheap way (the list's text filter
