@@ -11,6 +11,7 @@ NUMBERS = {
     "list_page1": 2,
     "list_page200": 2,
     "list_date_range": 3,
+    "list_text": 1,
     "search": 4,
     "person": 5,
     "import": 7,
@@ -33,7 +34,7 @@ def verdict(name: str, out: dict[str, Any], result: dict[str, Any]) -> bool | No
     if "error" in out:
         return False
     p95, ratio = out.get("p95_ms"), out.get("ratio_p95")
-    if name == "list":
+    if name in ("list", "list_text"):
         return p95 <= 15 and ratio <= 2
     if name == "list_page200":
         first = result["ops"].get("list_page1", {}).get("p95_ms")
