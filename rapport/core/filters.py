@@ -8,6 +8,7 @@ unknown keys so a typo is an error instead of an unfiltered list.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import functools
 
@@ -395,6 +396,17 @@ class EntityFilterSet(django_filters.FilterSet):
         window = qs.filter(**bounds).order_by().values("pk")[: self._window_limit]
         self._window_rows = window.count()
         return self._window_rows >= WALK_MIN_ROWS
+
+    def planned(self):
+        """A context for reading this filter set's rows: with the text filter, whose
+        best plan depends on what was typed, PostgreSQL plans each statement for its
+        values (`search.planned_for_values`); else nothing."""
+        from rapport.core import search
+
+        data = getattr(self.form, "cleaned_data", None) or {}
+        if not data.get("q"):
+            return contextlib.nullcontext()
+        return search.planned_for_values(self.queryset.db)
 
     def known_count(self, cap: int) -> int | None:
         """The filtered rows counted up to `cap + 1` another way than counting the

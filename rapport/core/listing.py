@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from rapport.core import keyset, permissions, rawvalues
 from rapport.core.models import SavedView
 from rapport.core.registry import Column, Entity
-from rapport.core.selectors import COUNT_CAP, CappedCount, capped_count, planner_estimate
+from rapport.core.selectors import COUNT_CAP, CappedCount, capped_count
 
 PAGE_SIZE = 50
 
@@ -94,17 +94,23 @@ def entity_list(entity: type[Entity], user, params: QueryDict, *, limit: int = P
     listed = entity.list_page_queryset(qs, column_keys)
     cursor = params.get("cursor") or None
     bound = filter_params(params)
-    try:
-        page = keyset.paginate(listed, ordering=ordering, filters=bound, cursor=cursor, limit=limit)
-    except keyset.CursorError:
-        errors.append(_("That page link has expired; showing the first page."))
-        page = keyset.paginate(listed, ordering=ordering, filters=bound, cursor=None, limit=limit)
+    with filterset.planned():
+        try:
+            page = keyset.paginate(
+                listed, ordering=ordering, filters=bound, cursor=cursor, limit=limit
+            )
+        except keyset.CursorError:
+            errors.append(_("That page link has expired; showing the first page."))
+            page = keyset.paginate(
+                listed, ordering=ordering, filters=bound, cursor=None, limit=limit
+            )
+        count = _count(filterset, qs, known=not field_errors)
     return ListPage(
         entity=entity,
         rows=entity.list_page_rows(page.items, column_keys),
         next_cursor=page.next_cursor,
         has_previous=page.has_previous,
-        count=_count(filterset, qs, known=not field_errors),
+        count=count,
         columns=columns,
         all_columns=columns_for(entity, user),
         ordering=ordering.key,
@@ -122,8 +128,7 @@ def _count(filterset, qs, *, known: bool) -> CappedCount:
     rows = filterset.known_count(COUNT_CAP) if known else None
     if rows is None:
         return capped_count(qs, COUNT_CAP, estimate=True)
-    guess = planner_estimate(qs, floor=COUNT_CAP + 1) if rows > COUNT_CAP else None
-    return CappedCount(min(rows, COUNT_CAP), rows > COUNT_CAP, guess)
+    return CappedCount(min(rows, COUNT_CAP), rows > COUNT_CAP)
 
 
 _VIEW_FIELDS = ["id", "name", "user_id", "shared", "params", "columns"]

@@ -16,6 +16,7 @@ for matching entries whose copy of the record's team and owner is in the user's 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import time
@@ -805,8 +806,18 @@ class _TextMatch(Lookup):
     lookup_name = "text_match"
     prepare_rhs = False
 
-    def __init__(self, lhs, *, listed, walked, matches: int | None, entries: int, cost: float):
-        self.listed, self.walked = listed, walked
+    def __init__(
+        self,
+        lhs,
+        *,
+        listed,
+        walked,
+        matches: int | None,
+        entries: int,
+        cost: float,
+        ids: list[int] | None = None,
+    ):
+        self.listed, self.walked, self.ids = listed, walked, ids
         self.matches, self.entries, self.cost = matches, entries, cost
         super().__init__(lhs, None)
 
@@ -826,8 +837,37 @@ class _TextMatch(Lookup):
         if self._walks(compiler.query):
             (head, head_params), (tail, tail_params) = self.walked
             return f"{head}{lhs}{tail}", [*head_params, *lhs_params, *tail_params]
+        if self.ids is not None:  # the matches read already (PostgreSQL: `listed_ids`)
+            return f"{lhs} = ANY(%s)", [*lhs_params, self.ids]
         sql, params = self.listed
         return f"{lhs} IN ({sql})", [*lhs_params, *params]
+
+
+@contextlib.contextmanager
+def planned_for_values(using: str = DEFAULT_DB_ALIAS):
+    """PostgreSQL: the statements run inside are planned for their own values, even once
+    prepared (`plan_cache_mode = force_custom_plan`). A list page's statement has the
+    same text whatever the user typed, so after five runs on a connection PostgreSQL
+    kept one generic plan for it, made for a guessed share of matches: it walked the
+    whole scope for a rare term ("rchi", 939 matches: 1.7 s at 1M) where a plan for the
+    term lists its few matches (decision 0047). Elsewhere a no-op."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        yield
+        return
+    from psycopg.pq import TransactionStatus
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET plan_cache_mode = force_custom_plan")
+    try:
+        yield
+    finally:
+        # a statement that failed inside a transaction aborted it: the rollback that
+        # must follow undoes the SET too
+        raw = connection.connection
+        if raw is not None and raw.info.transaction_status != TransactionStatus.INERROR:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET plan_cache_mode")
 
 
 def count_matches(qs, text: str, cap: int) -> int | None:
@@ -886,6 +926,11 @@ def filter_queryset(qs, text: str):
     entries = engine.entry_count()
     cap = int((engine.walk_cost * WALK_MAX_LIMIT * entries) ** 0.5) + 1
     matches = engine.match_count(query, cap, entries=entries)
+    # few enough that a list page lists them: read once, and given as a value
+    page = (engine.walk_cost * listing_page_rows() * entries) ** 0.5
+    ids = None
+    if matches is not None and matches < page:
+        ids = engine.listed_ids(query, entity.key, int(page))
     return qs.filter(
         _TextMatch(
             F("pk"),
@@ -894,5 +939,13 @@ def filter_queryset(qs, text: str):
             matches=matches,
             entries=entries,
             cost=engine.walk_cost,
+            ids=ids,
         )
     )
+
+
+def listing_page_rows() -> int:
+    """The rows a list page reads: its page and one more, to know there are more."""
+    from rapport.core.listing import PAGE_SIZE
+
+    return PAGE_SIZE + 1

@@ -28,6 +28,9 @@ WALKED = "EXISTS (SELECT 1 FROM core_search_entry w"
 LISTED = "IN (SELECT e.object_id"
 INDEX_COUNT = "SELECT count(*) FROM (SELECT 1 FROM core_search_fts f"
 SQLITE = connection.vendor == "sqlite"
+# a page of few matches: SQLite lists them in a subquery; PostgreSQL reads them first
+# and takes their ids as a value, so its planner knows how few they are
+LISTED_PAGE = LISTED if SQLITE else "= ANY("
 SURNAMES = ["Ivanova", "Smith", "Petrova", "Kovalenko", "Ovanesian", "Шевченко"]
 ORDERINGS = ["name", "-name", "-created_at", "created_at", "email", "-updated_at"]
 
@@ -105,7 +108,7 @@ def test_a_page_of_many_matches_walks_and_shows_what_the_listing_shows(
     assert WALKED in _page_query(sqls) and LISTED not in _page_query(sqls)
     monkeypatch.setattr(cost, "walk_cost", 1e9)
     sqls, listed = _list(alice, {"q": "ova", "ordering": ordering})
-    assert LISTED in _page_query(sqls) and WALKED not in _page_query(sqls)
+    assert LISTED_PAGE in _page_query(sqls) and WALKED not in _page_query(sqls)
     expected = _expected(alice, "ova", ordering)
     assert len(expected) == 12  # Ivanova, Petrova, Ovanesian, Kovalenko in alice's team
     assert [row.pk for row in walked.rows] == [row.pk for row in listed.rows] == expected
@@ -141,8 +144,25 @@ def test_unsliced_and_long_queries_list_the_matches(people, alice, many):
 
 def test_few_matches_list_them(people, alice, few):
     sqls, page = _list(alice, {"q": "ova", "ordering": "name"})
-    assert LISTED in _page_query(sqls)
+    assert LISTED_PAGE in _page_query(sqls)
     assert [row.pk for row in page.rows] == _expected(alice, "ova", "name")
+
+
+def test_more_matches_than_a_page_lists_go_as_a_subquery(people, alice, few, monkeypatch):
+    engine = type(backend_for(connection))
+    ids = engine.listed_ids
+    found = ids(backend_for(connection), SearchQuery.parse("ova"), "person", 100)
+    assert (
+        found is None
+        if SQLITE
+        else sorted(found) == sorted(p.pk for p in people if "ova" in fold(p.last_name))
+    )
+    if not SQLITE:  # more than the bound: none, and the subquery instead
+        assert ids(backend_for(connection), SearchQuery.parse("ova"), "person", 19) is None
+    monkeypatch.setattr(engine, "listed_ids", lambda *args: None)
+    sqls, page = _list(alice, {"q": "ova", "ordering": "-created_at"})
+    assert LISTED in _page_query(sqls)
+    assert [row.pk for row in page.rows] == _expected(alice, "ova", "-created_at")
 
 
 def test_a_walk_keeps_to_the_scope_and_leaves_trashed_rows_out(people, alice, carol, many):
@@ -242,3 +262,34 @@ def test_the_orders_a_page_can_walk_are_those_an_index_leads():
     leads = filters.indexed_leads(Person)
     assert {"id", "sort_key", "created_at", "primary_email", "updated_at"} <= leads
     assert "birthday" not in leads
+
+
+def test_postgresql_plans_the_list_for_the_typed_text_and_then_as_before():
+    """On PostgreSQL the statements inside are planned for their values, and the
+    setting is back afterwards, after an error too; on SQLite nothing is sent."""
+    if SQLITE:
+        with CaptureQueriesContext(connection) as captured, search.planned_for_values():
+            pass
+        assert captured.captured_queries == []
+        return
+
+    def mode() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW plan_cache_mode")
+            return cursor.fetchone()[0]
+
+    before = mode()
+    with search.planned_for_values():
+        assert mode() == "force_custom_plan"
+    assert mode() == before
+    with pytest.raises(ZeroDivisionError), search.planned_for_values():
+        assert mode() == "force_custom_plan"
+        raise ZeroDivisionError
+    assert mode() == before
+    # a failed statement aborts the transaction: the rollback that follows resets it
+    from django.db import DatabaseError, transaction
+
+    with pytest.raises(DatabaseError), transaction.atomic():
+        with search.planned_for_values(), connection.cursor() as cursor:
+            cursor.execute("SELECT 1 / 0")
+    assert mode() == before

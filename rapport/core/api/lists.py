@@ -90,14 +90,15 @@ def list_page(entity, user, params, queryset) -> ListResult:
     filters = {key: params.getlist(key) for key in params}
     try:
         filtered = filterset.qs
-        page = keyset.paginate(
-            entity.api_list_queryset(filtered),
-            ordering=ordering,
-            filters=filters,
-            cursor=params.get("cursor") or None,
-            limit=limit,
-            fetch=entity.api_list_fetch,
-        )
+        with filterset.planned():
+            page = keyset.paginate(
+                entity.api_list_queryset(filtered),
+                ordering=ordering,
+                filters=filters,
+                cursor=params.get("cursor") or None,
+                limit=limit,
+                fetch=entity.api_list_fetch,
+            )
     except ValidationError as exc:
         raise _bad_query(errors_from_django(exc)) from exc
     except keyset.CursorError as exc:

@@ -328,6 +328,12 @@ class SearchBackend(abc.ABC):
     # the cap (`search.count_matches`) rather than counting the filtered list
     counts_from_index = False
 
+    def listed_ids(self, query: SearchQuery, entity: str, bound: int) -> list[int] | None:
+        """The ids of the `entity` records whose entries match, when at most `bound`,
+        for a list to take as a value (`id = ANY(...)`) rather than as a subquery; None
+        where the engine plans the subquery well, or when there are more."""
+        return None
+
     def match_count(self, query: SearchQuery, cap: int, *, entries: int) -> int | None:
         """How many entries (of any entity) match `query`, counted or estimated up to
         `cap`, cheaply (`entries`: `entry_count()`); None where the engine has no cheap way (the list's text filter
