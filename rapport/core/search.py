@@ -852,16 +852,19 @@ def planned_for_values(using: str = DEFAULT_DB_ALIAS):
     whole scope for a rare term ("rchi", 939 matches: 1.7 s at 1M) where a plan for the
     term lists its few matches (decision 0047). Elsewhere a no-op."""
     connection = connections[using]
-    if connection.vendor != "postgresql":
+    depth = getattr(connection, "_planned_for_values", 0)
+    if connection.vendor != "postgresql" or depth:  # not PostgreSQL, or set already
         yield
         return
     from psycopg.pq import TransactionStatus
 
     with connection.cursor() as cursor:
         cursor.execute("SET plan_cache_mode = force_custom_plan")
+    connection._planned_for_values = 1
     try:
         yield
     finally:
+        connection._planned_for_values = 0
         # a statement that failed inside a transaction aborted it: the rollback that
         # must follow undoes the SET too
         raw = connection.connection

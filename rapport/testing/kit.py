@@ -30,6 +30,21 @@ def browser(user) -> Client:
     return client
 
 
+def list_with_queries(entity, user, params: dict):
+    """One page of `entity`'s list as `user` asks it with `params` (`listing.entity_list`,
+    what the list view renders), and the SQL of the statements that read its table."""
+    from django.http import QueryDict
+
+    from rapport.core import listing
+
+    query = QueryDict(mutable=True)
+    query.update(params)
+    with CaptureQueriesContext(connection) as captured:
+        page = listing.entity_list(entity, user, query)
+    table = entity.model._meta.db_table
+    return [q["sql"] for q in captured.captured_queries if table in q["sql"]], page
+
+
 class EntityKitTests:
     entity_key: str = ""
     factory: type | None = None

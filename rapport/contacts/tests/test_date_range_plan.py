@@ -13,7 +13,6 @@ import datetime
 
 import pytest
 from django.db import connection
-from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 
 from rapport.contacts.entities import PersonEntity
@@ -21,6 +20,7 @@ from rapport.contacts.models import Person
 from rapport.core import filters, listing
 from rapport.core.api.testing import ApiClient, clear_throttle
 from rapport.testing.factories import PersonFactory
+from rapport.testing.kit import list_with_queries
 
 pytestmark = pytest.mark.django_db
 
@@ -73,11 +73,7 @@ def _expected(user, params: dict, *, descending: bool = False) -> list[int]:
 
 
 def _list_queries(user, params: dict) -> tuple[list[str], listing.ListPage]:
-    query = QueryDict(mutable=True)
-    query.update(params)
-    with CaptureQueriesContext(connection) as captured:
-        page = listing.entity_list(PersonEntity, user, query)
-    return [q["sql"] for q in captured.captured_queries if "contacts_person" in q["sql"]], page
+    return list_with_queries(PersonEntity, user, params)
 
 
 def _page_query(sqls: list[str]) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
-from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 
 from rapport.contacts.entities import PersonEntity
@@ -21,6 +20,7 @@ from rapport.core.api.testing import ApiClient, clear_throttle
 from rapport.core.searchbackends import SearchQuery, backend_for
 from rapport.core.text import fold
 from rapport.testing.factories import PersonFactory
+from rapport.testing.kit import list_with_queries
 
 pytestmark = pytest.mark.django_db
 
@@ -86,11 +86,7 @@ def _expected(user, term: str, ordering: str) -> list[int]:
 
 
 def _list(user, params: dict) -> tuple[list[str], listing.ListPage]:
-    query = QueryDict(mutable=True)
-    query.update(params)
-    with CaptureQueriesContext(connection) as captured:
-        page = listing.entity_list(PersonEntity, user, query)
-    return [q["sql"] for q in captured.captured_queries if "contacts_person" in q["sql"]], page
+    return list_with_queries(PersonEntity, user, params)
 
 
 def _page_query(sqls: list[str]) -> str:
@@ -280,6 +276,9 @@ def test_postgresql_plans_the_list_for_the_typed_text_and_then_as_before():
 
     before = mode()
     with search.planned_for_values():
+        assert mode() == "force_custom_plan"
+        with search.planned_for_values():  # nested: the outer one resets
+            assert mode() == "force_custom_plan"
         assert mode() == "force_custom_plan"
     assert mode() == before
     with pytest.raises(ZeroDivisionError), search.planned_for_values():
