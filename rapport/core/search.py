@@ -850,10 +850,17 @@ def planned_for_values(using: str = DEFAULT_DB_ALIAS):
     same text whatever the user typed, so after five runs on a connection PostgreSQL
     may keep one generic plan for it, made for a guessed share of matches: a rare term
     read from the trigram index took 58 ms under it, against 5 ms planned for the term
-    (decision 0047). Nested, the outermost one sets and resets. Elsewhere a no-op."""
+    (decision 0047). Nested, the outermost one sets and resets. Elsewhere, and where
+    nothing is prepared, a no-op."""
     connection = connections[using]
     depth = getattr(connection, "_planned_for_values", 0)
     if connection.vendor != "postgresql" or depth:  # not PostgreSQL, or set already
+        yield
+        return
+    connection.ensure_connection()
+    if getattr(connection.connection, "prepare_threshold", None) is None:
+        # nothing is prepared (RAPPORT_PG_PREPARE_THRESHOLD=0, as behind a pooler in
+        # transaction mode, where a session setting would outlive this request)
         yield
         return
     from psycopg.pq import TransactionStatus

@@ -285,6 +285,15 @@ def test_postgresql_plans_the_list_for_the_typed_text_and_then_as_before():
         assert mode() == "force_custom_plan"
         raise ZeroDivisionError
     assert mode() == before
+    # nothing prepared (a pooler in transaction mode): nothing is set
+    raw = connection.connection
+    threshold, raw.prepare_threshold = raw.prepare_threshold, None
+    try:
+        with CaptureQueriesContext(connection) as captured, search.planned_for_values():
+            assert mode() == before
+        assert len(captured.captured_queries) == 1  # the SHOW alone
+    finally:
+        raw.prepare_threshold = threshold
     # a failed statement aborts the transaction: the rollback that follows resets it
     from django.db import DatabaseError, transaction
 
