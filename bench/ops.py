@@ -28,9 +28,12 @@ from rapport.core.search import (
     DENSE_SORTED,
     LISTED,
     SORT_LISTED_BELOW,
+    WALK_MAX_LIMIT,
     WORD_FROM_LIST,
 )
 from rapport.core.searchbackends.base import ENTRY_TABLE, SearchQuery, prefix_end
+from rapport.core.searchbackends.postgres import SAMPLE_PERCENT, PostgresBackend
+from rapport.core.searchbackends.sqlite import SqliteBackend
 
 PERSON = Person._meta.db_table
 COMPANY = Company._meta.db_table
@@ -298,8 +301,8 @@ def range_cases(ctx: Ctx, n: int) -> list[Case]:
 
 # --- the list's text filter -------------------------------------------------------------
 
-TEXT_WALK_COST = {"sqlite": 1.5, "postgresql": 2.0}  # as the backends (decision 0047)
-TEXT_SAMPLE_PERCENT = 0.1
+# the app's rule (decision 0047): a walked row against a listed match
+TEXT_WALK_COST = {"sqlite": SqliteBackend.walk_cost, "postgresql": PostgresBackend.walk_cost}
 
 
 def text_cases(ctx: Ctx, n: int) -> list[Case]:
@@ -330,7 +333,7 @@ def text_cases(ctx: Ctx, n: int) -> list[Case]:
 def text_floor(ctx: Ctx, case: Case) -> tuple[float, list[int]]:
     """The same page by hand: the matches counted (SQLite: from the FTS index, up to the
     bound; PostgreSQL: the same, or in a 0.1% sample of the entries' pages, scaled up,
-    from 50,000 entries), then either the page's index walked with each row's entry
+    from `COUNTED_BELOW` entries), then either the page's index walked with each row's entry
     tested, or the matches listed (PostgreSQL: their ids read first and given as a
     value) - the rule the app uses (decision 0047), its decisions timed with it."""
     (term,) = SearchQuery.parse(case.params["q"]).terms
@@ -338,14 +341,14 @@ def text_floor(ctx: Ctx, case: Case) -> tuple[float, list[int]]:
     seconds, rows = ctx.raw.timed(f"SELECT max(id) FROM {ENTRY_TABLE}", [])  # noqa: S608  # nosec B608 # identifiers from code
     entries = rows[0][0] or 0
     cost = TEXT_WALK_COST[ctx.raw.vendor]
-    cap = int((cost * 201 * entries) ** 0.5) + 1
+    cap = int((cost * WALK_MAX_LIMIT * entries) ** 0.5) + 1
     if sqlite:
         counted = (
             f"SELECT count(*) FROM (SELECT 1 FROM core_search_fts WHERE core_search_fts "  # noqa: S608  # nosec B608 # identifiers from code
             f"MATCH %s LIMIT {cap})",
             ['"' + term.replace('"', '""') + '"'],
         )
-    elif entries < 50_000:  # counted, as the app counts a small index
+    elif entries < PostgresBackend.COUNTED_BELOW:  # counted, as the app counts a small index
         counted = (
             f"SELECT count(*) FROM (SELECT 1 FROM {ENTRY_TABLE} x WHERE x.body LIKE %s "  # noqa: S608  # nosec B608 # identifiers from code
             f"LIMIT {cap}) c",
@@ -353,59 +356,62 @@ def text_floor(ctx: Ctx, case: Case) -> tuple[float, list[int]]:
         )
     else:
         counted = (
-            f"SELECT count(*) * {100 / TEXT_SAMPLE_PERCENT} FROM {ENTRY_TABLE} x "  # noqa: S608  # nosec B608 # identifiers from code
-            f"TABLESAMPLE SYSTEM ({TEXT_SAMPLE_PERCENT}) REPEATABLE (7) WHERE strpos(x.body, %s) > 0",
+            f"SELECT count(*) * {100 / SAMPLE_PERCENT} FROM {ENTRY_TABLE} x "  # noqa: S608  # nosec B608 # identifiers from code
+            f"TABLESAMPLE SYSTEM ({SAMPLE_PERCENT}) REPEATABLE (7) WHERE strpos(x.body, %s) > 0",
             [term],
         )
     more, rows = ctx.raw.timed(*counted)
     seconds += more
     matches = min(float(rows[0][0]), cap)
+    if not sqlite:
+        # planned for the term, as the app plans it: the statements' text is the same
+        # for every term, and psycopg prepares them after five runs (decision 0047)
+        ctx.raw.conn.execute("SET plan_cache_mode = force_custom_plan")
+    try:
+        more, text = _text_condition(ctx, term, matches, entries)
+        seconds += more
+        more, ids = list_floor(ctx, case.params, text=text)
+        return seconds + more, ids
+    finally:
+        if not sqlite:
+            ctx.raw.conn.execute("RESET plan_cache_mode")
+
+
+def _text_condition(
+    ctx: Ctx, term: str, matches: float, entries: int
+) -> tuple[float, tuple[str, list]]:
+    """The seconds it took and the floor's condition on `p` for the term: walk, list,
+    or (PostgreSQL) the ids read first and given as a value."""
+    sqlite = ctx.raw.vendor == "sqlite"
+    cost = TEXT_WALK_COST[ctx.raw.vendor]
     if matches * matches >= cost * (PAGE + 1) * entries:
         test = "instr(w.body, %s) > 0" if sqlite else "strpos(w.body, %s) > 0"
         text = (
             f"EXISTS (SELECT 1 FROM {ENTRY_TABLE} w WHERE w.entity = 'person' "  # noqa: S608  # nosec B608 # identifiers from code
             f"AND w.object_id = p.id AND {test})"
         )
-        args = [term]
-    elif sqlite:
+        return 0.0, (text, [term])
+    if sqlite:
         text = (
             "p.id IN (SELECT e.object_id FROM core_search_fts f CROSS JOIN "  # noqa: S608  # nosec B608 # identifiers from code
             f"{ENTRY_TABLE} e ON e.id = f.rowid WHERE f.core_search_fts MATCH %s "
             "AND e.entity = 'person')"
         )
-        args = ['"' + term.replace('"', '""') + '"']
-    else:
-        # the ids first, as a value: PostgreSQL then knows how few they are (0047)
-        page = int((cost * (PAGE + 1) * entries) ** 0.5)
-        ctx.raw.conn.execute("SET plan_cache_mode = force_custom_plan")
-        try:
-            more, rows = ctx.raw.timed(
-                f"SELECT e.object_id FROM {ENTRY_TABLE} e WHERE e.body LIKE %s "  # noqa: S608  # nosec B608 # identifiers from code
-                f"AND e.entity = 'person' LIMIT {page + 1}",
-                ["%" + term + "%"],
-            )
-        finally:
-            ctx.raw.conn.execute("RESET plan_cache_mode")
-        seconds += more
-        if len(rows) <= page:
-            text, args = "p.id = ANY(%s)", [[row[0] for row in rows]]
-        else:
-            text = (
-                f"p.id IN (SELECT e.object_id FROM {ENTRY_TABLE} e WHERE e.body LIKE %s "  # noqa: S608  # nosec B608 # identifiers from code
-                "AND e.entity = 'person')"
-            )
-            args = ["%" + term + "%"]
-    if sqlite:
-        more, ids = list_floor(ctx, case.params, text=(text, args))
-        return seconds + more, ids
-    # planned for the term, as the app plans it: the statement's text is the same for
-    # every term, and psycopg prepares it after five runs (decision 0047)
-    ctx.raw.conn.execute("SET plan_cache_mode = force_custom_plan")
-    try:
-        more, ids = list_floor(ctx, case.params, text=(text, args))
-    finally:
-        ctx.raw.conn.execute("RESET plan_cache_mode")
-    return seconds + more, ids
+        return 0.0, (text, ['"' + term.replace('"', '""') + '"'])
+    # the ids first, as a value: PostgreSQL then knows how few they are
+    page = int((cost * (PAGE + 1) * entries) ** 0.5)
+    seconds, rows = ctx.raw.timed(
+        f"SELECT e.object_id FROM {ENTRY_TABLE} e WHERE e.body LIKE %s "  # noqa: S608  # nosec B608 # identifiers from code
+        f"AND e.entity = 'person' LIMIT {page + 1}",
+        ["%" + term + "%"],
+    )
+    if len(rows) <= page:
+        return seconds, ("p.id = ANY(%s)", [[row[0] for row in rows]])
+    text = (
+        f"p.id IN (SELECT e.object_id FROM {ENTRY_TABLE} e WHERE e.body LIKE %s "  # noqa: S608  # nosec B608 # identifiers from code
+        "AND e.entity = 'person')"
+    )
+    return seconds, (text, ["%" + term + "%"])
 
 
 # --- search type-ahead ------------------------------------------------------------------

@@ -16,7 +16,6 @@ for matching entries whose copy of the record's team and owner is in the user's 
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import re
 import time
@@ -402,10 +401,16 @@ def _scope_sql(
     qs = entity.model.objects.restrict(user, "view")
     if qs.query.is_empty():
         return None
+    sql, params = _holds_entry(qs, alias, connection)
+    return f"({alias}.entity = %s AND EXISTS ({sql}))", [entity.key, *params]
+
+
+def _holds_entry(qs, alias: str, connection) -> tuple[str, list]:
+    """`qs`'s row for the entry `alias`, by key, as a SELECT for an EXISTS: the ORM's own
+    conditions of `qs` (its scope), asked of one record."""
     column = RawSQL(f"{alias}.object_id", ())  # noqa: S611 - a fixed alias, no user text  # nosec B611 # fixed SQL, values as parameters
     probe = qs.filter(pk=column).order_by().values("pk")
-    sql, params = probe.query.get_compiler(connection=connection).as_sql()
-    return f"({alias}.entity = %s AND EXISTS ({sql}))", [entity.key, *params]
+    return probe.query.get_compiler(connection=connection).as_sql()
 
 
 @dataclass(frozen=True)
@@ -843,41 +848,11 @@ class _TextMatch(Lookup):
         return f"{lhs} IN ({sql})", [*lhs_params, *params]
 
 
-@contextlib.contextmanager
 def planned_for_values(using: str = DEFAULT_DB_ALIAS):
-    """PostgreSQL: the statements run inside are planned for their own values, even once
-    prepared (`plan_cache_mode = force_custom_plan`). A text-filtered statement has the
-    same text whatever the user typed, so after five runs on a connection PostgreSQL
-    may keep one generic plan for it, made for a guessed share of matches: a rare term
-    read from the trigram index took 58 ms under it, against 5 ms planned for the term
-    (decision 0047). Nested, the outermost one sets and resets. Elsewhere, and where
-    nothing is prepared, a no-op."""
-    connection = connections[using]
-    depth = getattr(connection, "_planned_for_values", 0)
-    if connection.vendor != "postgresql" or depth:  # not PostgreSQL, or set already
-        yield
-        return
-    connection.ensure_connection()
-    if getattr(connection.connection, "prepare_threshold", None) is None:
-        # nothing is prepared (RAPPORT_PG_PREPARE_THRESHOLD=0, as behind a pooler in
-        # transaction mode, where a session setting would outlive this request)
-        yield
-        return
-    from psycopg.pq import TransactionStatus
-
-    with connection.cursor() as cursor:
-        cursor.execute("SET plan_cache_mode = force_custom_plan")
-    connection._planned_for_values = 1
-    try:
-        yield
-    finally:
-        connection._planned_for_values = 0
-        # a statement that failed inside a transaction aborted it: the rollback that
-        # must follow undoes the SET too
-        raw = connection.connection
-        if raw is not None and raw.info.transaction_status != TransactionStatus.INERROR:
-            with connection.cursor() as cursor:
-                cursor.execute("RESET plan_cache_mode")
+    """A context whose statements are planned for their own values: on PostgreSQL, where
+    a text-filtered list's statement would otherwise keep one plan for every term
+    (`SearchBackend.values_planned`, decision 0047); elsewhere nothing."""
+    return backend_for(connections[using]).values_planned()
 
 
 def count_matches(qs, text: str, cap: int) -> int | None:
@@ -897,9 +872,7 @@ def count_matches(qs, text: str, cap: int) -> int | None:
     if query is None or entity is None or not engine.counts_from_index:
         return None
     source_sql, match_sql, match_params = engine.source(query, "e")
-    column = RawSQL("e.object_id", ())  # noqa: S611 - a fixed alias, no user text  # nosec B611 # fixed SQL, values as parameters
-    probe = qs.filter(pk=column).order_by().values("pk")
-    probe_sql, probe_params = probe.query.get_compiler(connection=connection).as_sql()
+    probe_sql, probe_params = _holds_entry(qs, "e", connection)
     sql = (
         f"SELECT count(*) FROM (SELECT 1 FROM {source_sql} WHERE {match_sql} "  # noqa: S608  # nosec B608 # identifiers from code and the ORM, values as parameters
         f"AND e.entity = %s AND EXISTS ({probe_sql}) LIMIT {int(cap) + 1}) c"

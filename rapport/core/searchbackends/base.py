@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import contextlib
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -336,9 +337,14 @@ class SearchBackend(abc.ABC):
 
     def match_count(self, query: SearchQuery, cap: int, *, entries: int) -> int | None:
         """How many entries (of any entity) match `query`, counted or estimated up to
-        `cap`, cheaply (`entries`: `entry_count()`); None where the engine has no cheap way (the list's text filter
-        then lists the matches)."""
+        `cap`, cheaply (`entries`: `entry_count()`); None where the engine has no
+        cheap way (the list's text filter then lists the matches)."""
         return None
+
+    def values_planned(self):
+        """A context whose statements are planned for their own values where the
+        engine would otherwise reuse one plan for every value; here, nothing."""
+        return contextlib.nullcontext()
 
     def dense(self, query: SearchQuery, bound: int) -> tuple[str, list] | None:
         """A SELECT of one row and one boolean column, `dense`: whether a cheap sample
