@@ -185,8 +185,8 @@ def list_floor(
         args += cond_args
     sql = (
         "SELECT p.id, p.first_name, p.last_name, p.primary_email, p.primary_phone, "  # noqa: S608  # nosec B608 # identifiers from code
-        f"p.created_at, c.name, u.username FROM {PERSON} p "
-        f"LEFT JOIN {COMPANY} c ON c.id = p.company_id "
+        f"p.created_at, (SELECT c.name FROM {COMPANY} c WHERE c.id = p.company_id), "
+        f"u.username FROM {PERSON} p "
         "LEFT JOIN accounts_user u ON u.id = p.owner_id "
         f"WHERE {' AND '.join(where)} ORDER BY {_order_sql(parts)} LIMIT {PAGE + 1}"
     )
@@ -381,35 +381,37 @@ def _text_condition(
     ctx: Ctx, term: str, matches: float, entries: int
 ) -> tuple[float, tuple[str, list]]:
     """The seconds it took and the floor's condition on `p` for the term: walk, list,
-    or (PostgreSQL) the ids read first and given as a value."""
+    or (PostgreSQL) the ids read first and given as a value; each entry kept to the
+    rep's teams by its copy of the scope, as the app keeps it."""
     sqlite = ctx.raw.vendor == "sqlite"
     cost = TEXT_WALK_COST[ctx.raw.vendor]
+    teams = ", ".join(str(int(t)) for t in ctx.team_ids)
     if matches * matches >= cost * (PAGE + 1) * entries:
         test = "instr(w.body, %s) > 0" if sqlite else "strpos(w.body, %s) > 0"
         text = (
             f"EXISTS (SELECT 1 FROM {ENTRY_TABLE} w WHERE w.entity = 'person' "  # noqa: S608  # nosec B608 # identifiers from code
-            f"AND w.object_id = p.id AND {test})"
+            f"AND w.object_id = p.id AND {test} AND w.team_id IN ({teams}))"
         )
         return 0.0, (text, [term])
     if sqlite:
         text = (
             "p.id IN (SELECT e.object_id FROM core_search_fts f CROSS JOIN "  # noqa: S608  # nosec B608 # identifiers from code
             f"{ENTRY_TABLE} e ON e.id = f.rowid WHERE f.core_search_fts MATCH %s "
-            "AND e.entity = 'person')"
+            f"AND e.entity = 'person' AND e.team_id IN ({teams}))"
         )
         return 0.0, (text, ['"' + term.replace('"', '""') + '"'])
     # the ids first, as a value: PostgreSQL then knows how few they are
     page = int((cost * (PAGE + 1) * entries) ** 0.5)
     seconds, rows = ctx.raw.timed(
         f"SELECT e.object_id FROM {ENTRY_TABLE} e WHERE e.body LIKE %s "  # noqa: S608  # nosec B608 # identifiers from code
-        f"AND e.entity = 'person' LIMIT {page + 1}",
+        f"AND e.entity = 'person' AND e.team_id IN ({teams}) LIMIT {page + 1}",
         ["%" + term + "%"],
     )
     if len(rows) <= page:
         return seconds, ("p.id = ANY(%s)", [[row[0] for row in rows]])
     text = (
         f"p.id IN (SELECT e.object_id FROM {ENTRY_TABLE} e WHERE e.body LIKE %s "  # noqa: S608  # nosec B608 # identifiers from code
-        "AND e.entity = 'person')"
+        f"AND e.entity = 'person' AND e.team_id IN ({teams}))"
     )
     return seconds, (text, ["%" + term + "%"])
 

@@ -321,7 +321,7 @@ class EntityFilterSet(django_filters.FilterSet):
     def filter_q(self, qs, name, value):
         from rapport.core import search
 
-        return search.filter_queryset(qs, value)
+        return search.filter_queryset(qs, value, self.user)
 
     def filter_owner(self, qs, name, value):
         ids: list[int] = []
@@ -419,7 +419,8 @@ class EntityFilterSet(django_filters.FilterSet):
         if given == {"q"}:
             from rapport.core import search
 
-            return search.count_matches(self.queryset, self.form.cleaned_data["q"], cap)
+            text = self.form.cleaned_data["q"]
+            return search.count_matches(self.queryset, text, cap, self.user)
         rows = getattr(self, "_window_rows", None)
         if rows is None or self._window_limit < cap + 1:
             return None

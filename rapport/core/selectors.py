@@ -105,7 +105,7 @@ def search_hits(user, text: str, *, limit: int = 20) -> list[Any]:
         return list(engine(user, text, limit=limit))
     hits: list[Hit] = []
     for entity in visible_entities(user):
-        qs = search.filter_queryset(entity.model.objects.restrict(user, "view"), text)
+        qs = search.filter_queryset(entity.model.objects.restrict(user, "view"), text, user)
         for obj in entity.list_queryset(qs).order_by("sort_key", "id")[:limit]:
             doc = entity.search_document(obj)
             hits.append(Hit(entity.key, obj.pk, doc["title"], doc["subtitle"], _url(entity, obj)))

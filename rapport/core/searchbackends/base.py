@@ -329,10 +329,13 @@ class SearchBackend(abc.ABC):
     # the cap (`search.count_matches`) rather than counting the filtered list
     counts_from_index = False
 
-    def listed_ids(self, query: SearchQuery, entity: str, bound: int) -> list[int] | None:
-        """The ids of the `entity` records whose entries match, when at most `bound`,
-        for a list to take as a value (`id = ANY(...)`) rather than as a subquery; None
-        where the engine plans the subquery well, or when there are more."""
+    def listed_ids(
+        self, query: SearchQuery, entity: str, bound: int, kept: tuple[str, list] = ("", [])
+    ) -> list[int] | None:
+        """The ids of the `entity` records whose entries match (and meet `kept`, a
+        condition on the entry `e`: the scope's copy), when at most `bound`, for a list
+        to take as a value (`id = ANY(...)`) rather than as a subquery; None where the
+        engine plans the subquery well, or when there are more."""
         return None
 
     def match_count(self, query: SearchQuery, cap: int, *, entries: int) -> int | None:
