@@ -924,16 +924,16 @@ def filter_queryset(qs, text: str, user=None):
     engine = backend_for(connections[qs.db])
     source_sql, match_sql, match_params = engine.source(query, "e")
     kept, kept_params = _entry_scope(user, entity, "e")
-    listed = (
+    listed_sql = (
         f"SELECT e.object_id FROM {source_sql} WHERE {match_sql} AND e.entity = %s "  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
-        f"{_and(kept)}".rstrip(),
-        [*match_params, entity.key, *kept_params],
+        f"{_and(kept)}"
     )
+    listed = (listed_sql.rstrip(), [*match_params, entity.key, *kept_params])
     row_sql, row_params = engine.row_match(query, "w")
     walk_kept, walk_kept_params = _entry_scope(user, entity, "w")
     # around the row's primary key, which the compiler names (an alias in a subquery)
     head = f"EXISTS (SELECT 1 FROM {ENTRY_TABLE} w WHERE w.entity = %s AND w.object_id = "  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
-    tail = f" AND {row_sql} {_and(walk_kept)}".rstrip() + ")"
+    tail = f" AND {row_sql} {_and(walk_kept)}".rstrip() + ")"  # the row's entry, in scope
     walked = ((head, [entity.key]), (tail, [*row_params, *walk_kept_params]))
     entries = engine.entry_count()
     cap = int((engine.walk_cost * WALK_MAX_LIMIT * entries) ** 0.5) + 1

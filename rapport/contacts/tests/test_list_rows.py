@@ -80,7 +80,7 @@ def test_the_company_name_is_read_for_the_rows_shown_not_joined(alice):
         return
     assert 'JOIN "contacts_company"' not in page
     subquery = 'FROM "contacts_company" "U0" WHERE "U0"."id" = ("contacts_person"."company_id")'
-    assert subquery in page.replace('"U0"', "U0").replace("U0", '"U0"'), page
+    assert subquery in page, page
 
 
 def test_tags_cost_a_query_only_when_their_column_is_shown(alice):
