@@ -280,6 +280,22 @@ def test_the_orders_a_page_can_walk_are_those_an_index_leads():
     assert "birthday" not in leads
 
 
+def test_every_index_a_page_walks_holds_what_the_walk_tests_before_the_row():
+    """A walk tests each index entry's trash mark and then its search entry: with
+    deleted_at in the index, SQLite reads the person's row only once both pass (at 1M,
+    "chen" by name 130 -> 79 ms; decision 0049). So every index that leads with one of
+    the list's orders, for everyone, a team or an owner, ends in deleted_at."""
+    orders = {fields[0].lstrip("-") for fields in PersonEntity.orderings.values()}
+    walked = []
+    for index in Person._meta.indexes:
+        names = [name.lstrip("-") for name in index.fields]
+        lead = names[1] if names and names[0] in ("team", "owner") and len(names) > 1 else None
+        if names and (names[0] in orders or lead in orders) and names[0] != "birthday":
+            walked.append(index.name)
+            assert names[-1] == "deleted_at", index.name
+    assert len(walked) == 12, walked  # name, created, updated, email x everyone, team, owner
+
+
 def test_postgresql_plans_the_list_for_the_typed_text_and_then_as_before():
     """On PostgreSQL the statements inside are planned for their values, and the
     setting is back afterwards, after an error too; on SQLite nothing is sent."""
