@@ -13,6 +13,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connections, router
+from django.db.models import Count, Window
 from django.http import QueryDict
 from django.utils.translation import gettext as _
 
@@ -94,6 +95,9 @@ def entity_list(entity: type[Entity], user, params: QueryDict, *, limit: int = P
     listed = entity.list_page_queryset(qs, column_keys)
     cursor = params.get("cursor") or None
     bound = filter_params(params)
+    counted = cursor is None and _counts_with_page(listed, ordering, limit)
+    if counted:
+        listed = listed.annotate(**{PAGE_TOTAL: Window(Count("pk"))})
     with filterset.planned():
         try:
             page = keyset.paginate(
@@ -104,7 +108,10 @@ def entity_list(entity: type[Entity], user, params: QueryDict, *, limit: int = P
             page = keyset.paginate(
                 listed, ordering=ordering, filters=bound, cursor=None, limit=limit
             )
-        count = _count(filterset, qs, known=not field_errors)
+        if counted:
+            count = _page_total(page.items)
+        else:
+            count = _count(filterset, qs, known=not field_errors)
     return ListPage(
         entity=entity,
         rows=entity.list_page_rows(page.items, column_keys),
@@ -119,6 +126,32 @@ def entity_list(entity: type[Entity], user, params: QueryDict, *, limit: int = P
         errors=errors,
         field_errors=field_errors,
     )
+
+
+# every row of a first page that reads all of its filter's matches anyway carries their
+# number (decision 0050)
+PAGE_TOTAL = "page_total_"
+
+
+def _counts_with_page(listed, ordering, limit: int) -> bool:
+    """Whether the first page's statement reads every row the list holds anyway (its
+    text filter lists the matches: `search.lists_every_match`), so it can count them too.
+    A page that walks its order's index stops at the page and is counted apart."""
+    from rapport.core import search
+
+    page = listed.order_by(*ordering.order_by(listed.model))[: limit + 1]
+    return search.lists_every_match(page)
+
+
+def _page_total(items: list) -> CappedCount:
+    """The count the page's rows carry (`COUNT(*) OVER ()`), exact: capped for display
+    like any other, with the exact number as the estimate beyond the cap."""
+    total = 0
+    for item in items:
+        total = item.pop(PAGE_TOTAL)
+    if total > COUNT_CAP:
+        return CappedCount(COUNT_CAP, True, total)
+    return CappedCount(total, False)
 
 
 def _count(filterset, qs, *, known: bool) -> CappedCount:

@@ -956,6 +956,16 @@ def filter_queryset(qs, text: str, user=None):
     )
 
 
+def lists_every_match(qs) -> bool:
+    """Whether `qs` (ordered and sliced as a list page) reads every row its text filter
+    matches anyway: the filter lists them or takes their ids, where a page of many
+    matches would walk (`_TextMatch`). Then the page can count them as it reads them
+    (`listing`, decision 0050) instead of a second statement reading them again."""
+    query = qs.query
+    match = next((c for c in query.where.children if isinstance(c, _TextMatch)), None)
+    return match is not None and not match._walks(query)
+
+
 def _and(condition: str) -> str:
     return f"AND ({condition}) " if condition else ""
 

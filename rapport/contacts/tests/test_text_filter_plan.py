@@ -13,6 +13,7 @@ import re
 
 import pytest
 from django.db import connection
+from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 
 from rapport.contacts.entities import PersonEntity
@@ -92,7 +93,7 @@ def _list(user, params: dict) -> tuple[list[str], listing.ListPage]:
 
 
 def _page_query(sqls: list[str]) -> str:
-    (sql,) = [s for s in sqls if "ORDER BY" in s and "COUNT(" not in s.upper()]
+    (sql,) = [s for s in sqls if "ORDER BY" in s and not s.upper().startswith("SELECT COUNT(")]
     return sql
 
 
@@ -179,6 +180,46 @@ def test_matches_read_as_ids_are_only_those_the_user_may_see(people, alice, caro
         assert sorted(int(i) for i in sent.split(",")) == sorted(expected)
     found = backend_for(connection).listed_ids(SearchQuery.parse("ova"), "person", 100)
     assert SQLITE or len(found) == sum("ova" in fold(p.last_name) for p in people) > 12
+
+
+def test_a_first_page_that_lists_the_matches_counts_them_as_it_reads_them(
+    people, alice, carol, few, monkeypatch
+):
+    """The matches listed (or read as ids) are every row the page sorts: the page's own
+    statement counts them (`COUNT(*) OVER ()`, decision 0050), with no second statement;
+    beyond the cap the exact number is the estimate. A later page, and a page that
+    walks, are counted apart: they do not read every row."""
+    for user in (alice, carol):
+        sqls, page = _list(user, {"q": "ova", "ordering": "-created_at"})
+        expected = _expected(user, "ova", "-created_at")
+        assert [row.pk for row in page.rows] == expected
+        assert (page.count.value, page.count.capped) == (len(expected), False)
+        assert not [s for s in sqls if s.upper().startswith("SELECT COUNT(")], sqls
+        assert "OVER ()" in _page_query(sqls)
+        assert not any(hasattr(row, listing.PAGE_TOTAL) for row in page.rows)
+    monkeypatch.setattr(listing, "COUNT_CAP", 5)
+    _sqls, page = _list(alice, {"q": "ova", "ordering": "name"})
+    assert (page.count.value, page.count.capped, page.count.estimate) == (5, True, 12)
+    _sqls, empty = _list(alice, {"q": "zzqx", "ordering": "name"})
+    assert (empty.rows, empty.count.value, empty.count.capped) == ([], 0, False)
+
+
+def test_later_pages_and_walks_are_counted_apart(people, alice, monkeypatch):
+    monkeypatch.setattr(listing, "PAGE_SIZE", 5)
+    query = QueryDict(mutable=True)
+    query.update({"q": "ova", "ordering": "name"})
+    first = listing.entity_list(PersonEntity, alice, query, limit=5)
+    assert first.next_cursor and first.count.value == 12
+    query["cursor"] = first.next_cursor
+    with CaptureQueriesContext(connection) as captured:
+        second = listing.entity_list(PersonEntity, alice, query, limit=5)
+    sqls = [q["sql"] for q in captured.captured_queries if "contacts_person" in q["sql"]]
+    assert [row.pk for row in second.rows] == _expected(alice, "ova", "name")[5:10]
+    assert second.count.value == 12 and "OVER ()" not in _page_query(sqls)
+    monkeypatch.setattr(type(backend_for(connection)), "walk_cost", 1e-9)
+    sqls, walked = _list(alice, {"q": "ova", "ordering": "name"})
+    assert WALKED in _page_query(sqls) and "OVER ()" not in _page_query(sqls)
+    assert walked.count.value == 12
 
 
 def test_a_walk_keeps_to_the_scope_and_leaves_trashed_rows_out(people, alice, carol, many):
