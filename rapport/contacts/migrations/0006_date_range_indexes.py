@@ -2,6 +2,8 @@
 
 from django.db import migrations, models
 
+from rapport.contacts.migrations._indexes import widened
+
 WIDER = [
     models.Index(fields=["sort_key", "id", "created_at"], name="person_sort_idx"),
     models.Index(fields=["team", "sort_key", "id", "created_at"], name="person_team_sort_idx"),
@@ -21,11 +23,4 @@ class Migration(migrations.Migration):
         ("contacts", "0005_owner_sort_indexes"),
     ]
 
-    operations = [
-        operation
-        for index in WIDER
-        for operation in (
-            migrations.RemoveIndex(model_name="person", name=index.name),
-            migrations.AddIndex(model_name="person", index=index),
-        )
-    ]
+    operations = widened("person", WIDER)

@@ -3,6 +3,8 @@
 
 from django.db import migrations, models
 
+from rapport.contacts.migrations._indexes import widened
+
 WIDER = [
     models.Index(fields=["sort_key", "id", "created_at", "deleted_at"], name="person_sort_idx"),
     models.Index(
@@ -34,11 +36,4 @@ class Migration(migrations.Migration):
         ("contacts", "0014_company_industry_sort_index"),
     ]
 
-    operations = [
-        operation
-        for index in WIDER
-        for operation in (
-            migrations.RemoveIndex(model_name="person", name=index.name),
-            migrations.AddIndex(model_name="person", index=index),
-        )
-    ]
+    operations = widened("person", WIDER)
