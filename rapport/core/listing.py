@@ -147,8 +147,11 @@ def _page_total(items: list) -> CappedCount:
     """The count the page's rows carry (`COUNT(*) OVER ()`), exact: capped for display
     like any other, with the exact number as the estimate beyond the cap."""
     total = 0
-    for item in items:
-        total = item.pop(PAGE_TOTAL)
+    for item in items:  # values (a dict) or a model instance, as the entity reads them
+        if isinstance(item, dict):
+            total = item.pop(PAGE_TOTAL)
+        else:
+            total = item.__dict__.pop(PAGE_TOTAL)
     if total > COUNT_CAP:
         return CappedCount(COUNT_CAP, True, total)
     return CappedCount(total, False)

@@ -16,13 +16,13 @@ from django.db import connection
 from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 
-from rapport.contacts.entities import PersonEntity
+from rapport.contacts.entities import CompanyEntity, PersonEntity
 from rapport.contacts.models import Person
 from rapport.core import filters, listing, search
 from rapport.core.api.testing import ApiClient, clear_throttle
 from rapport.core.searchbackends import SearchQuery, backend_for
 from rapport.core.text import fold
-from rapport.testing.factories import PersonFactory
+from rapport.testing.factories import CompanyFactory, PersonFactory
 from rapport.testing.kit import list_with_queries
 
 pytestmark = pytest.mark.django_db
@@ -202,6 +202,24 @@ def test_a_first_page_that_lists_the_matches_counts_them_as_it_reads_them(
     assert (page.count.value, page.count.capped, page.count.estimate) == (5, True, 12)
     _sqls, empty = _list(alice, {"q": "zzqx", "ordering": "name"})
     assert (empty.rows, empty.count.value, empty.count.capped) == ([], 0, False)
+
+
+@pytest.mark.parametrize("cost", [1e9, 1e-9], ids=["listed", "walked"])
+def test_the_company_list_counts_its_matches_either_way(
+    alice, cost, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Companies are read as model instances, not values: the page's count comes off
+    them as well, and a walked page is counted apart."""
+    monkeypatch.setattr(type(backend_for(connection)), "walk_cost", cost)
+    with django_capture_on_commit_callbacks(execute=True):
+        made = [CompanyFactory(actor=alice, name=f"Ovation {i}") for i in range(3)]
+        CompanyFactory(actor=alice, name="Other")
+    sqls, page = list_with_queries(CompanyEntity, alice, {"q": "ova", "ordering": "name"})
+    assert [row.pk for row in page.rows] == [c.pk for c in made]
+    assert (page.count.value, page.count.capped) == (3, False)
+    (page_sql,) = [s for s in sqls if s.startswith('SELECT "contacts_company"') and "LIMIT" in s]
+    assert ("OVER ()" in page_sql) is (cost > 1)
+    assert not any(listing.PAGE_TOTAL in vars(row) for row in page.rows)
 
 
 def test_later_pages_and_walks_are_counted_apart(people, alice, monkeypatch):
