@@ -373,6 +373,12 @@ def _written_directly(entity: type[Entity]) -> bool:
     return type(entity.model.objects) is LiveManager
 
 
+def _scope_copied(entity: type[Entity]) -> bool:
+    """Whether the entity's entries copy exactly what its view scope reads (its own team
+    and owner, `scope_q` as written), so that copy can stand for the scope."""
+    return _written_directly(entity) and copies_scope(entity)
+
+
 def _scope_sql(
     entity: type[Entity], user, alias: str, connection, q=None
 ) -> tuple[str, list] | None:
@@ -439,8 +445,7 @@ class Scope:
                 continue
             probes.append(probe[0])
             params.extend(probe[1])
-            direct = _written_directly(entity) and copies_scope(entity)
-            kept.append((entity.key, q if direct else None))
+            kept.append((entity.key, q if _scope_copied(entity) else None))
         if not probes:
             return None
         return cls(f"({' OR '.join(probes)})", params, tuple(kept))
@@ -473,7 +478,7 @@ def _entry_scope(user, entity: type[Entity], alias: str) -> tuple[str, list]:
     scope still decides; a stale copy could only hide a row, as in search."""
     from rapport.core import permissions
 
-    if user is None or not (_written_directly(entity) and copies_scope(entity)):
+    if user is None or not _scope_copied(entity):
         return "", []
     return _copied_scope(permissions.scope_q(user, entity.key, "view"), alias)
 
