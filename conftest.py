@@ -54,3 +54,15 @@ def team_a(personas):
 @pytest.fixture
 def team_b(personas):
     return personas.team_b
+
+
+@pytest.fixture
+def commit(django_capture_on_commit_callbacks):
+    """Run a service call and then its on-commit work (the index update), as a real
+    commit would; the test transaction itself never commits."""
+
+    def run(fn, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return fn(*args, **kwargs)
+
+    return run

@@ -207,8 +207,10 @@ def index_search(
     engine = search.backend()
     engine.ensure_schema()
     if connection.vendor == "postgresql":  # build the GIN indexes once, after the rows
+        from rapport.core.searchbackends.postgres import TRIGRAM_INDEX
+
         with connection.cursor() as cursor:
-            cursor.execute("DROP INDEX IF EXISTS core_search_entry_trgm")
+            cursor.execute(f"DROP INDEX IF EXISTS {TRIGRAM_INDEX}")
             cursor.execute("DROP INDEX IF EXISTS core_search_entry_fts")
     companies = []
     team_of = dict(zip(user_ids, team_ids, strict=True))

@@ -391,7 +391,9 @@ def _text_condition(
     rep's teams by its copy of the scope, as the app keeps it."""
     sqlite = ctx.raw.vendor == "sqlite"
     cost = TEXT_WALK_COST[ctx.raw.vendor]
-    teams = ", ".join(str(int(t)) for t in ctx.team_ids)
+    # PostgreSQL: as bigint, the copy's type, which the trigram index's scope columns
+    # compare with (decision 0051)
+    teams = ", ".join(f"{int(t)}" if sqlite else f"{int(t)}::bigint" for t in ctx.team_ids)
     if matches * matches >= cost * (PAGE + 1) * entries:
         test = "instr(w.body, %s) > 0" if sqlite else "strpos(w.body, %s) > 0"
         text = (

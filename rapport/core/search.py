@@ -337,27 +337,29 @@ def rebuild(*, using: str = DEFAULT_DB_ALIAS, stdout=None) -> dict[str, int]:
 # --- reads ---------------------------------------------------------------------------
 
 
-def _scope_conditions(q, alias: str = "s") -> tuple[str, list] | None:
+def _scope_conditions(q, alias: str = "s", key=None) -> tuple[str, list] | None:
     """`scope_q`'s shapes (everything; owner; teams; an OR of those) as SQL on `alias`,
-    or None for any other shape (then the ORM writes the probe)."""
+    or None for any other shape (then the ORM writes the probe). `key` gives each id
+    the type its column is compared as (the engine's `scope_key`)."""
     if not q.children:
         return "", []
     if q.negated or (len(q.children) > 1 and q.connector != "OR"):
         return None
+    key = key or (lambda value: value)
     parts, params = [], []
     for child in q.children:
         if isinstance(child, tuple):
             name, value = child
             if name == "owner_id":
                 parts.append(f"{alias}.owner_id = %s")
-                params.append(value)
+                params.append(key(value))
                 continue
             if name == "team_id__in" and value:
                 parts.append(f"{alias}.team_id IN ({', '.join(['%s'] * len(value))})")
-                params.extend(value)
+                params.extend(key(v) for v in value)
                 continue
             return None
-        inner = _scope_conditions(child, alias)
+        inner = _scope_conditions(child, alias, key)
         if inner is None or not inner[0]:
             return None
         parts.append(f"({inner[0]})")
@@ -432,6 +434,7 @@ class Scope:
     probe: str
     probe_params: list
     entities: tuple[tuple[str, object], ...]  # (entity key, scope_q or None: any row)
+    engine: SearchBackend
 
     @classmethod
     def of(cls, user, chosen: Iterable[type[Entity]], connection) -> Scope | None:
@@ -448,12 +451,12 @@ class Scope:
             kept.append((entity.key, q if _scope_copied(entity) else None))
         if not probes:
             return None
-        return cls(f"({' OR '.join(probes)})", params, tuple(kept))
+        return cls(f"({' OR '.join(probes)})", params, tuple(kept), backend_for(connection))
 
     def entries(self, alias: str) -> tuple[str, list]:
         parts, params = [], []
         for key, q in self.entities:
-            copied, copied_params = _copied_scope(q, alias)
+            copied, copied_params = _copied_scope(q, alias, self.engine)
             if copied:
                 parts.append(f"({alias}.entity = %s AND ({copied}))")
                 params.extend([key, *copied_params])
@@ -463,15 +466,15 @@ class Scope:
         return f"({' OR '.join(parts)})", params
 
 
-def _copied_scope(q, alias: str) -> tuple[str, list]:
+def _copied_scope(q, alias: str, engine: SearchBackend) -> tuple[str, list]:
     """`scope_q`'s usual shapes as a condition on the entry's copy of the record's team
     and owner (decision 0040), or ("", []) where it asks nothing of them (everything, or
     a shape the copy cannot answer: the record's own scope then decides alone)."""
-    fast = _scope_conditions(q, alias) if q is not None else None
+    fast = _scope_conditions(q, alias, engine.scope_key) if q is not None else None
     return fast if fast and fast[0] else ("", [])
 
 
-def _entry_scope(user, entity: type[Entity], alias: str) -> tuple[str, list]:
+def _entry_scope(user, entity: type[Entity], alias: str, engine: SearchBackend) -> tuple[str, list]:
     """What `user` may view of `entity`, on its entries' copy of the scope: the list's
     text filter leaves out the entries of records the list could not show before it
     reads them ("ack" at 1M people: 5,800 matches, 1,600 in a team). The record's own
@@ -480,7 +483,7 @@ def _entry_scope(user, entity: type[Entity], alias: str) -> tuple[str, list]:
 
     if user is None or not _scope_copied(entity):
         return "", []
-    return _copied_scope(permissions.scope_q(user, entity.key, "view"), alias)
+    return _copied_scope(permissions.scope_q(user, entity.key, "view"), alias, engine)
 
 
 def _url(entity: type[Entity], pk: int) -> str:
@@ -900,7 +903,7 @@ def count_matches(qs, text: str, cap: int, user=None) -> int | None:
         return None
     source_sql, match_sql, match_params = engine.source(query, "e")
     probe_sql, probe_params = _holds_entry(qs, "e", connection)
-    kept, kept_params = _entry_scope(user, entity, "e")
+    kept, kept_params = _entry_scope(user, entity, "e", engine)
     sql = (
         f"SELECT count(*) FROM (SELECT 1 FROM {source_sql} WHERE {match_sql} "  # noqa: S608  # nosec B608 # identifiers from code and the ORM, values as parameters
         f"AND e.entity = %s {_and(kept)}AND EXISTS ({probe_sql}) LIMIT {int(cap) + 1}) c"
@@ -928,14 +931,14 @@ def filter_queryset(qs, text: str, user=None):
         return qs.filter(Q(sort_key__contains=folded)) if folded else qs
     engine = backend_for(connections[qs.db])
     source_sql, match_sql, match_params = engine.source(query, "e")
-    kept, kept_params = _entry_scope(user, entity, "e")
+    kept, kept_params = _entry_scope(user, entity, "e", engine)
     listed_sql = (
         f"SELECT e.object_id FROM {source_sql} WHERE {match_sql} AND e.entity = %s "  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
         f"{_and(kept)}"
     )
     listed = (listed_sql.rstrip(), [*match_params, entity.key, *kept_params])
     row_sql, row_params = engine.row_match(query, "w")
-    walk_kept, walk_kept_params = _entry_scope(user, entity, "w")
+    walk_kept, walk_kept_params = _entry_scope(user, entity, "w", engine)
     # around the row's primary key, which the compiler names (an alias in a subquery)
     head = f"EXISTS (SELECT 1 FROM {ENTRY_TABLE} w WHERE w.entity = %s AND w.object_id = "  # noqa: S608  # nosec B608 # identifiers from code, values as parameters
     tail = f" AND {row_sql} {_and(walk_kept)}".rstrip() + ")"  # the row's entry, in scope

@@ -182,6 +182,44 @@ def test_matches_read_as_ids_are_only_those_the_user_may_see(people, alice, caro
     assert SQLITE or len(found) == sum("ova" in fold(p.last_name) for p in people) > 12
 
 
+def test_the_matches_in_scope_are_read_from_the_index_that_holds_the_scope(people, alice, carol):
+    """The user's copy of the scope is compared in the copy's own type, so on
+    PostgreSQL the trigram index, which holds team and owner (decision 0051), answers
+    "these matches in these teams" itself: the entries of other teams are never read.
+    The ids listed are the user's matches either way."""
+    engine = backend_for(connection)
+    query = SearchQuery.parse("ova")
+    match_sql, match_params = engine.source(query, "e")[1:]
+    for user in (alice, carol):
+        kept, kept_params = search._entry_scope(user, PersonEntity, "e", engine)
+        assert kept and kept_params, "a rep's scope is copied on the entries"
+        visible = Person.objects.restrict(user, "view")
+        mine = {p.pk for p in visible if "ova" in fold(p.last_name)}
+        assert (
+            set(search.filter_queryset(visible, "ova", user).values_list("pk", flat=True)) == mine
+        )
+        assert 0 < len(mine) < len(people)
+        if SQLITE:  # FTS5 holds no scope; the entry's copy is tested on its row
+            assert all(type(value) is int for value in kept_params)
+            continue
+        found = engine.listed_ids(query, "person", 100, (kept, kept_params))
+        assert set(found) == mine
+        assert all(type(value).__name__ == "Int8" for value in kept_params)
+        with connection.cursor() as cursor:
+            # a table this small is read whole, or by the entity's own index, at any
+            # other cost: the question is which conditions the trigram index answers
+            cursor.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off")
+            cursor.execute(
+                f"EXPLAIN SELECT e.object_id FROM core_search_entry e WHERE {match_sql} "  # noqa: S608
+                f"AND ({kept})",
+                [*match_params, *kept_params],
+            )
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        conditions = [line for line in plan.splitlines() if "Index Cond" in line]
+        assert "core_search_entry_trgm_scope" in plan, plan
+        assert any("team_id" in line and "body" in line for line in conditions), plan
+
+
 def test_a_first_page_that_lists_the_matches_counts_them_as_it_reads_them(
     people, alice, carol, few, monkeypatch
 ):

@@ -329,6 +329,11 @@ class SearchBackend(abc.ABC):
     # the cap (`search.count_matches`) rather than counting the filtered list
     counts_from_index = False
 
+    def scope_key(self, value: int) -> int:
+        """A team or owner id as the entry's copy of the scope is compared with
+        (`search._copied_scope`): as it is, unless the engine's index needs its type."""
+        return value
+
     def listed_ids(
         self, query: SearchQuery, entity: str, bound: int, kept: tuple[str, list] = ("", [])
     ) -> list[int] | None:

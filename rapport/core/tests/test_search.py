@@ -12,18 +12,6 @@ from rapport.testing.factories import CompanyFactory, PersonFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def commit(django_capture_on_commit_callbacks):
-    """Run a service call and then its on-commit work (the index update), as a real
-    commit would; the test transaction itself never commits."""
-
-    def run(fn, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return fn(*args, **kwargs)
-
-    return run
-
-
 def ids(user, text, **kwargs):
     return [(hit.entity, hit.id) for hit in search.search(user, text, **kwargs)]
 

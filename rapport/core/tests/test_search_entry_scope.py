@@ -22,15 +22,6 @@ pytestmark = pytest.mark.django_db
 migration = import_module("rapport.core.migrations.0005_search_entry_scope")
 
 
-@pytest.fixture
-def commit(django_capture_on_commit_callbacks):
-    def run(fn, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return fn(*args, **kwargs)
-
-    return run
-
-
 def copy_of(entity: str, pk: int) -> tuple:
     with connection.cursor() as cursor:
         cursor.execute(
