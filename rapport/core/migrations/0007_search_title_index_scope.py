@@ -8,29 +8,23 @@ title index has held these columns since 0005.
 
 from django.db import migrations
 
-TABLE = "core_search_entry"
+from rapport.core.migrations._entries import TABLE, postgres_with_entries
+
 INDEX = "core_search_entry_title_key"
-
-
-def _present(connection) -> bool:
-    with connection.cursor() as cursor:
-        return TABLE in connection.introspection.table_names(cursor)
 
 
 def forwards(apps, schema_editor):
     from rapport.core.searchbackends import backend_for
 
-    connection = schema_editor.connection
-    if connection.vendor != "postgresql" or not _present(connection):
+    if not postgres_with_entries(schema_editor.connection):
         return
     schema_editor.execute(f"DROP INDEX IF EXISTS {INDEX}")
-    for statement in backend_for(connection).schema_statements():
+    for statement in backend_for(schema_editor.connection).schema_statements():
         schema_editor.execute(statement)
 
 
 def backwards(apps, schema_editor):
-    connection = schema_editor.connection
-    if connection.vendor != "postgresql" or not _present(connection):
+    if not postgres_with_entries(schema_editor.connection):
         return
     schema_editor.execute(f"DROP INDEX IF EXISTS {INDEX}")
     schema_editor.execute(f"CREATE INDEX {INDEX} ON {TABLE} (title_key)")

@@ -10,19 +10,14 @@ old index, which it replaces. SQLite's FTS5 index is unchanged.
 
 from django.db import migrations
 
-TABLE = "core_search_entry"
+from rapport.core.migrations._entries import TABLE, postgres_with_entries
+
 OLD = "core_search_entry_trgm"
 NEW = "core_search_entry_trgm_scope"
 
 
-def _present(connection) -> bool:
-    with connection.cursor() as cursor:
-        return TABLE in connection.introspection.table_names(cursor)
-
-
 def forwards(apps, schema_editor):
-    connection = schema_editor.connection
-    if connection.vendor != "postgresql" or not _present(connection):
+    if not postgres_with_entries(schema_editor.connection):
         return
     schema_editor.execute("CREATE EXTENSION IF NOT EXISTS btree_gin")
     schema_editor.execute(f"DROP INDEX IF EXISTS {OLD}")
@@ -34,8 +29,7 @@ def forwards(apps, schema_editor):
 
 
 def backwards(apps, schema_editor):
-    connection = schema_editor.connection
-    if connection.vendor != "postgresql" or not _present(connection):
+    if not postgres_with_entries(schema_editor.connection):
         return
     schema_editor.execute(f"DROP INDEX IF EXISTS {NEW}")
     schema_editor.execute(
