@@ -594,11 +594,15 @@ def search_floor(ctx: Ctx, case: Case, limit: int = 12) -> tuple[float, list[tup
                 " AND ".join(["e.body LIKE %s"] * len(terms) + shorts[0]) if terms else match[0]
             )
             indexed_args = [f"%{t}%" for t in terms] + shorts[1] if terms else match[1]
-            # the rows are read for the trigram recheck anyway: title key and team come along
+            # the rows are read for the trigram recheck anyway: title key and team come
+            # along; only the rep's teams', which the trigram index answers with the
+            # match (the ids as bigint, the copy's type: decision 0051)
+            copies = ", ".join(["%s::bigint"] * len(ctx.team_ids))
             listing = fetch(
                 f"SELECT id, title_key, entity, team_id FROM (SELECT e.id, e.title_key, e.entity, "  # noqa: S608  # nosec B608 # identifiers from code
-                f"e.team_id FROM {ENTRY_TABLE} e WHERE {indexed} OFFSET 0) x LIMIT %s",
-                [*indexed_args, bound],
+                f"e.team_id FROM {ENTRY_TABLE} e WHERE {indexed} AND e.team_id IN ({copies}) "
+                "OFFSET 0) x LIMIT %s",
+                [*indexed_args, *ctx.team_ids, bound],
             )
             listed = [r[0] for r in listing]
         marks = ", ".join(["%s"] * len(listed)) or "NULL"

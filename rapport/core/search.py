@@ -465,6 +465,23 @@ class Scope:
                 params.append(key)
         return f"({' OR '.join(parts)})", params
 
+    def any_copy(self, alias: str) -> tuple[str, list] | None:
+        """What `entries` asks of the copy, whatever the entity: each distinct copied
+        condition, OR-ed, or None where some entity's entries are all in scope. Implied
+        by `entries`, so it only narrows what it is added to - and it names no entity,
+        so an index of the copied columns can answer it (PostgreSQL's trigram index,
+        decision 0051), where `entries` is an OR of one branch per entity, each with its
+        own parameters, which the planner cannot take a common condition out of."""
+        copies: list[tuple[str, list]] = []
+        for _key, q in self.entities:
+            copy = _copied_scope(q, alias, self.engine)
+            if not copy[0]:
+                return None
+            if copy not in copies:
+                copies.append(copy)
+        sql = " OR ".join(f"({condition})" for condition, _params in copies)
+        return f"({sql})", [param for _condition, params in copies for param in params]
+
 
 def _copied_scope(q, alias: str, engine: SearchBackend) -> tuple[str, list]:
     """`scope_q`'s usual shapes as a condition on the entry's copy of the record's team
@@ -712,8 +729,8 @@ def search_sql(
         ])  # fmt: skip
     if engine.candidates(query, "any", "e") is None:
         return _union(ctes, params, done, limit)
-    # the matches, listed up to the bound: fewer means all of them
-    counted, counted_params = engine.listed(query, "any")
+    # the matches in scope, listed up to the bound: fewer means all of them
+    counted, counted_params = engine.listed(query, "any", scope.any_copy("e"))
     dense = engine.dense(query, DENSE)
     if dense is None:
         add("m_any", f"{counted} LIMIT %s", [*counted_params, bound("any")])

@@ -291,9 +291,14 @@ class SearchBackend(abc.ABC):
     # list); else every candidate listed is an entry read, and lists stay short
     orders_from_index = True
 
-    def listed(self, query: SearchQuery, kind: str) -> tuple[str, list]:
+    def listed(
+        self, query: SearchQuery, kind: str, kept: tuple[str, list] | None = None
+    ) -> tuple[str, list]:
         """The matches of `kind` as a SELECT to list (up to a bound) in a CTE: `counted`'s
-        ids, plus whatever else the engine's `sorted_part` reads from the list."""
+        ids, plus whatever else the engine's `sorted_part` reads from the list. `kept`
+        (a condition on the entry `e` that the scope implies) may leave out entries the
+        scope hides, where the engine's index answers it; here (FTS5, which holds no
+        scope) it is not used, and every entry read is tested against the scope later."""
         return self.counted(query, kind)
 
     def walked(self, scope: Scoped, prefix: tuple[str, list]) -> tuple[str, list] | None:

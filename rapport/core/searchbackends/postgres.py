@@ -351,9 +351,15 @@ class PostgresBackend(SearchBackend):
             rows = cursor.fetchall()
         return None if len(rows) > bound else [row[0] for row in rows]
 
-    def listed(self, query: SearchQuery, kind: str) -> tuple[str, list]:
-        # the rows are read for the recheck anyway: keep what sorting and scope need
+    def listed(
+        self, query: SearchQuery, kind: str, kept: tuple[str, list] | None = None
+    ) -> tuple[str, list]:
+        # the rows are read for the recheck anyway: keep what sorting and scope need;
+        # with `kept`, the trigram index leaves out the other teams' entries before any
+        # is read (decision 0051)
         condition, params = self.candidates(query, kind, "e")
+        if kept is not None:
+            condition, params = f"{condition} AND {kept[0]}", [*params, *kept[1]]
         select = (
             "SELECT e.id, e.title_key, e.entity, e.team_id, e.owner_id "  # noqa: S608  # nosec B608 # identifiers from code
             f"FROM {ENTRY_TABLE} e WHERE {condition}"

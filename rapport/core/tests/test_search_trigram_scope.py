@@ -14,6 +14,7 @@ from rapport.core.searchbackends.base import ENTRY_TABLE
 from rapport.testing.factories import PersonFactory
 
 pytestmark = pytest.mark.django_db
+SQLITE = connection.vendor == "sqlite"
 migration = import_module("rapport.core.migrations.0008_search_trigram_index_scope")
 
 
@@ -65,3 +66,39 @@ def test_the_upgrade_puts_the_scope_into_the_trigram_index(alice, carol, commit)
         assert set(_indexes()) == set(before)
     assert _found(alice, "zielonk") == [mine.pk]
     assert search_problems() == []
+
+
+def test_search_lists_only_the_matches_in_the_users_copied_scope(alice, carol, admin, commit):
+    """Search's listing of a substring's matches (`m_any`) keeps to what the scope asks
+    of every entity's copy, as one condition the trigram index reads on PostgreSQL; the
+    answer is the same, for a rep and for everyone."""
+    from rapport.core.registry import registry
+    from rapport.core.searchbackends import SearchQuery, backend_for
+
+    mine = {
+        commit(PersonFactory, actor=alice, first_name="Wiktor", last_name=f"Zielonka{n}").pk
+        for n in range(3)
+    }
+    theirs = {
+        commit(PersonFactory, actor=carol, first_name="Wanda", last_name=f"Zielonka{n}").pk
+        for n in range(2)
+    }
+    engine = backend_for(connection)
+    assert search.Scope.of(admin, list(registry), connection).any_copy("e") is None
+    scope = search.Scope.of(alice, list(registry), connection)
+    copy, copy_params = scope.any_copy("e")
+    assert "entity" not in copy and "team_id" in copy and copy_params
+    query = SearchQuery.parse("ielonk")
+    statement = search.search_sql(engine, query, scope, 12)[0]
+    assert (f"AND {copy}" in statement) is not SQLITE  # the listing asks it
+    sql, params = engine.listed(query, "any", (copy, copy_params))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        listed = {row[0] for row in cursor.fetchall()}
+        cursor.execute(f"SELECT id, object_id FROM {ENTRY_TABLE} WHERE entity = 'person'")  # noqa: S608
+        entry_of = {object_id: pk for pk, object_id in cursor.fetchall()}
+    expected = {entry_of[pk] for pk in mine}
+    # SQLite's FTS5 index holds no scope: it lists every match, the scope is tested later
+    assert listed == (expected | {entry_of[pk] for pk in theirs} if SQLITE else expected)
+    assert {hit.id for hit in search.search(alice, "ielonk")} == mine
+    assert {hit.id for hit in search.search(admin, "ielonk")} == mine | theirs
