@@ -10,6 +10,7 @@ from django.db import connection
 
 from rapport.core import search
 from rapport.core.checks import search_problems
+from rapport.core.searchbackends import backend_for
 from rapport.core.searchbackends.base import ENTRY_TABLE
 from rapport.testing.factories import PersonFactory
 
@@ -73,7 +74,7 @@ def test_search_lists_only_the_matches_in_the_users_copied_scope(alice, carol, a
     of every entity's copy, as one condition the trigram index reads on PostgreSQL; the
     answer is the same, for a rep and for everyone."""
     from rapport.core.registry import registry
-    from rapport.core.searchbackends import SearchQuery, backend_for
+    from rapport.core.searchbackends import SearchQuery
 
     mine = {
         commit(PersonFactory, actor=alice, first_name="Wiktor", last_name=f"Zielonka{n}").pk
@@ -102,3 +103,23 @@ def test_search_lists_only_the_matches_in_the_users_copied_scope(alice, carol, a
     assert listed == (expected | {entry_of[pk] for pk in theirs} if SQLITE else expected)
     assert {hit.id for hit in search.search(alice, "ielonk")} == mine
     assert {hit.id for hit in search.search(admin, "ielonk")} == mine | theirs
+
+
+def test_the_check_names_each_extension_the_index_needs(monkeypatch):
+    """`rapport check` reports a missing extension by name: not on the server at all, or
+    on the server but not installed in this database. SQLite needs FTS5's trigrams."""
+    engine = backend_for(connection)
+    assert engine.engine_problem() is None
+    if SQLITE:
+        return
+    from rapport.core.searchbackends import postgres
+
+    monkeypatch.setattr(postgres, "EXTENSIONS", ("pg_trgm", "btree_gin", "no_such_ext"))
+    assert engine.engine_problem() == "the no_such_ext extension is not available on the server"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_available_extensions WHERE installed_version IS NULL")
+        available = sorted(row[0] for row in cursor.fetchall())
+    monkeypatch.setattr(postgres, "EXTENSIONS", ("pg_trgm", available[0]))
+    assert (
+        engine.engine_problem() == f"the {available[0]} extension is not installed in this database"
+    )
