@@ -204,7 +204,7 @@ def search_problems(alias: str = DEFAULT_DB_ALIAS) -> list:
             Error(
                 _("The database cannot hold the search index: %(problem)s.") % {"problem": problem},
                 hint=(
-                    _("Install the pg_trgm extension (postgresql-contrib).")
+                    _("Install the pg_trgm and btree_gin extensions (postgresql-contrib).")
                     if engine.vendor == "postgresql"
                     else _("Use a Python whose SQLite has FTS5 with the trigram tokenizer.")
                 ),

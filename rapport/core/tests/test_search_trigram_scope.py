@@ -10,7 +10,8 @@ from django.db import connection
 
 from rapport.core import search
 from rapport.core.checks import search_problems
-from rapport.core.searchbackends import backend_for
+from rapport.core.registry import registry
+from rapport.core.searchbackends import SearchQuery, backend_for
 from rapport.core.searchbackends.base import ENTRY_TABLE
 from rapport.testing.factories import PersonFactory
 
@@ -73,9 +74,6 @@ def test_search_lists_only_the_matches_in_the_users_copied_scope(alice, carol, a
     """Search's listing of a substring's matches (`m_any`) keeps to what the scope asks
     of every entity's copy, as one condition the trigram index reads on PostgreSQL; the
     answer is the same, for a rep and for everyone."""
-    from rapport.core.registry import registry
-    from rapport.core.searchbackends import SearchQuery
-
     mine = {
         commit(PersonFactory, actor=alice, first_name="Wiktor", last_name=f"Zielonka{n}").pk
         for n in range(3)
@@ -116,6 +114,9 @@ def test_the_check_names_each_extension_the_index_needs(monkeypatch):
 
     monkeypatch.setattr(postgres, "EXTENSIONS", ("pg_trgm", "btree_gin", "no_such_ext"))
     assert engine.engine_problem() == "the no_such_ext extension is not available on the server"
+    (error,) = search_problems()
+    assert error.id == "rapport.E006" and "no_such_ext" in error.msg
+    assert "pg_trgm" in error.hint and "btree_gin" in error.hint
     with connection.cursor() as cursor:
         cursor.execute("SELECT name FROM pg_available_extensions WHERE installed_version IS NULL")
         available = sorted(row[0] for row in cursor.fetchall())
