@@ -31,7 +31,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench import scratch
+from bench import memory_mb, scratch
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -60,16 +60,6 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def rss_mb(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of one process so far (0 when it is gone)."""
     try:
@@ -80,12 +70,14 @@ def cpu_seconds(pid: int) -> float:
 
 
 class Sampler:
-    """Every `interval` seconds: the RSS of the master and each worker, and their CPU time."""
+    """Every `interval` seconds: the memory of the master and each worker (RSS and their
+    own memory, `bench.memory_mb`), and their CPU time."""
 
     def __init__(self, master: int, interval: float = 0.5):
         self.master = master
         self.interval = interval
         self.max_rss: dict[str, float] = {}
+        self.max_own: dict[str, float] = {}
         self.cpu: dict[int, float] = {}
         self.samples = 0
         self.stopping = threading.Event()
@@ -99,9 +91,10 @@ class Sampler:
         for index, pid in enumerate(sorted(children(self.master)), start=1):
             pids[f"worker-{index}"] = pid
         for label, pid in pids.items():
-            value = rss_mb(pid)
-            if value is not None:
-                self.max_rss[label] = max(self.max_rss.get(label, 0.0), round(value, 1))
+            memory = memory_mb(pid)
+            if memory:
+                self.max_rss[label] = max(self.max_rss.get(label, 0.0), memory["rss"])
+                self.max_own[label] = max(self.max_own.get(label, 0.0), memory["own"])
             self.cpu[pid] = max(self.cpu.get(pid, 0.0), cpu_seconds(pid))
         self.samples += 1
 
@@ -287,7 +280,9 @@ def run_load(
     result = {
         **stats,
         "max_rss_mb": sampler.max_rss,
+        "max_own_mb": sampler.max_own,
         "max_worker_rss_mb": max((sampler.max_rss[k] for k in measured_workers), default=None),
+        "max_worker_own_mb": max((sampler.max_own[k] for k in measured_workers), default=None),
         "rss_samples": sampler.samples,
         "workers": len(measured_workers),
         "threads": threads or _default_threads(),

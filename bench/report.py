@@ -62,8 +62,18 @@ def verdict(name: str, out: dict[str, Any], result: dict[str, Any]) -> bool | No
 def verdicts(result: dict[str, Any]) -> None:
     for name, out in result["ops"].items():
         out["met"] = verdict(name, out, result)
-    rss = result["memory"].get("server_max_rss_mb")
-    result["memory"]["met"] = None if rss is None else rss <= 250
+    memory = result["memory"]
+    worker = worker_memory_mb(memory)
+    memory["met"] = None if worker is None else worker <= 250
+
+
+def worker_memory_mb(memory: dict[str, Any]) -> float | None:
+    """The app worker's memory that target 12 holds to 250 MB: its own (RssAnon). RSS
+    also counts the database file's pages SQLite reads through its memory map, which are
+    the operating system's file cache mapped or not (decision 0052). Results from before
+    own memory was measured have only RSS."""
+    own = memory.get("server_max_own_mb")
+    return own if own is not None else memory.get("server_max_rss_mb")
 
 
 def stem(result: dict[str, Any]) -> str:
@@ -221,8 +231,10 @@ def markdown(result: dict[str, Any]) -> str:
             lines.append(f"|  | p95 by kind: {kinds} | | | | | | | | |")
     memory = result.get("memory", {})
     lines.append(
-        f"| 12 | memory: app worker max RSS during the load test | — | — | "
-        f"{_fmt(memory.get('server_max_rss_mb'), ' MB')} | — | — | — | ≤ 250 MB | {_met(memory.get('met'))} |"
+        f"| 12 | memory: app worker's own memory (RssAnon) during the load test, and its RSS"
+        f" | — | — | {_fmt(memory.get('server_max_own_mb'), ' MB')} "
+        f"(RSS {_fmt(memory.get('server_max_rss_mb'), ' MB')}) | — | — | — | ≤ 250 MB | "
+        f"{_met(memory.get('met'))} |"
     )
     if result.get("growth"):
         lines += ["", "Growth from S (p95 here / p95 at S; target ≤ 1.5×):", ""]

@@ -70,3 +70,28 @@ def test_the_table_says_how_fast_the_machine_ran():
     text = report.markdown(_result(ops, {}, rss=None))
     assert "a fixed pure-Python loop took 41.5–60.25 ms" in text
     assert "probe" not in report.markdown(_result({"list": _op(30, 40, 2)}, {}, rss=None))
+
+
+def test_target_12_holds_the_workers_own_memory_and_shows_its_rss():
+    """RSS counts the database pages SQLite reads through its memory map (decision 0052):
+    the verdict is on the worker's own memory, and the table shows both."""
+    mapped = _result({}, {}, rss=315.0)
+    mapped["memory"]["server_max_own_mb"] = 107.0
+    report.verdicts(mapped)
+    assert mapped["memory"]["met"] is True
+    assert "| 107 MB (RSS 315 MB) |" in report.markdown(mapped)
+    mapped["memory"]["server_max_own_mb"] = 260.0
+    report.verdicts(mapped)
+    assert mapped["memory"]["met"] is False
+    older = _result({}, {}, rss=300.0)  # measured before own memory was: RSS decides
+    report.verdicts(older)
+    assert older["memory"]["met"] is False
+
+
+def test_memory_is_read_from_proc_for_this_process_and_none_for_a_gone_one():
+    from bench import memory_mb
+
+    now = memory_mb()
+    assert set(now) == {"rss", "peak_rss", "own", "mapped"}
+    assert 0 < now["own"] < now["rss"] <= now["peak_rss"]
+    assert memory_mb(2**22 + 12345) is None  # above Linux's largest pid

@@ -41,6 +41,19 @@ def test_table_reads_each_engine_and_marks_each_target(tmp_path):
     assert rows["| 7"].split(" | ")[2] == "—"  # not measured: said so, not invented
 
 
+def test_memory_row_judges_the_workers_own_memory_and_shows_its_rss(tmp_path):
+    result = _result(12.0, True)
+    result["memory"] = {
+        "server_max_own_mb": 107.0,
+        "server_max_rss_mb": 315.0,
+        "import_own_growth_mb": 0.0,
+        "import_rss_growth_mb": 199.0,
+    }
+    (tmp_path / "sqlite-L.json").write_text(json.dumps(result))
+    rows = {line.split(" | ")[0]: line for line in summary.table("L", tmp_path).splitlines()}
+    assert rows["| 12"].split(" | ")[2] == "own 107.0 MB (RSS 315.0 MB); import growth 0.0 MB ✓"
+
+
 def test_write_replaces_only_the_marked_table(tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text(f"intro\n{summary.BEGIN}\nold table\n{summary.END}\noutro\n")

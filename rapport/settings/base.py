@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from rapport.settings.env import data_dir, env_int, env_list, env_str, secret_key
 
@@ -79,6 +80,22 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'rapport.sqlite3'}")
 
 
+def sqlite_mmap_bytes() -> int:
+    """How much of a SQLite file is read through a memory map (`RAPPORT_SQLITE_MMAP_MB`).
+
+    Reading mapped pages skips a system call and a copy per page. A page of people
+    narrowed by typed text at 1M people probes thousands of scattered rows, and took
+    p95 35 → 26 ms with the map (decision 0052). The pages are the operating system's
+    file cache either way; mapped, they also count in the process's RSS. SQLite caps the
+    map at its build's limit (2 GB in the usual builds); 0 turns it off."""
+    megabytes = env_int("RAPPORT_SQLITE_MMAP_MB", 2048)
+    if megabytes < 0:
+        raise ImproperlyConfigured(
+            f"RAPPORT_SQLITE_MMAP_MB must be 0 or more megabytes, not {megabytes}"
+        )
+    return megabytes * 1024 * 1024
+
+
 def database_config(url: str) -> dict:
     """One place turns DATABASE_URL into Django settings, with SQLite tuned for a server."""
     config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
@@ -95,10 +112,12 @@ def database_config(url: str) -> dict:
             # person write adds 50-70 pages (its indexes and the search index), and the
             # write that runs the checkpoint took 3× as long: every 15th write did
             # (API write p95 9 → 3.5 ms at 1M people; decision 0036).
+            # mmap_size: the file is read through a memory map, not a read() per page
+            # (decision 0052).
             "init_command": (
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
                 "PRAGMA foreign_keys=ON; PRAGMA cache_size=-20000; "
-                "PRAGMA wal_autocheckpoint=4000;"
+                f"PRAGMA wal_autocheckpoint=4000; PRAGMA mmap_size={sqlite_mmap_bytes()};"
             ),
         }
     elif config["ENGINE"] == "django.db.backends.postgresql":

@@ -44,6 +44,33 @@ def test_sqlite_connections_checkpoint_every_4000_wal_pages():
         assert cursor.fetchone()[0] == 4000
 
 
+def test_sqlite_reads_its_file_through_a_memory_map(monkeypatch, tmp_path):
+    """Decision 0052: 2 GB by default (SQLite's usual cap), set in MB, 0 turns it off."""
+    import sqlite3
+
+    monkeypatch.delenv("RAPPORT_SQLITE_MMAP_MB", raising=False)
+    url = f"sqlite:///{tmp_path}/x.sqlite3"
+    command = database_config(url)["OPTIONS"]["init_command"]
+    assert "PRAGMA mmap_size=2147483648;" in command
+    with sqlite3.connect(tmp_path / "x.sqlite3") as raw:
+        raw.executescript(command)
+        mapped = raw.execute("PRAGMA mmap_size").fetchone()[0]
+    assert 2**30 < mapped <= 2**31  # what this build allows of the 2 GB asked
+    monkeypatch.setenv("RAPPORT_SQLITE_MMAP_MB", "0")
+    assert "PRAGMA mmap_size=0;" in database_config(url)["OPTIONS"]["init_command"]
+    monkeypatch.setenv("RAPPORT_SQLITE_MMAP_MB", "64")
+    assert "PRAGMA mmap_size=67108864;" in database_config(url)["OPTIONS"]["init_command"]
+
+
+@pytest.mark.parametrize("value", ["-1", "a lot"])
+def test_sqlite_memory_map_size_is_checked(monkeypatch, value):
+    from django.core.exceptions import ImproperlyConfigured
+
+    monkeypatch.setenv("RAPPORT_SQLITE_MMAP_MB", value)
+    with pytest.raises(ImproperlyConfigured, match="RAPPORT_SQLITE_MMAP_MB"):
+        database_config("sqlite:////tmp/x.sqlite3")
+
+
 def test_postgres_reuses_connections():
     config = database_config("postgres://u@127.0.0.1:5432/db")
     assert config["CONN_MAX_AGE"] > 0
