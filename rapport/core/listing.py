@@ -96,21 +96,19 @@ def entity_list(entity: type[Entity], user, params: QueryDict, *, limit: int = P
     cursor = params.get("cursor") or None
     bound = filter_params(params)
     counted = cursor is None and _counts_with_page(listed, ordering, limit)
-    if counted:
-        listed = listed.annotate(**{PAGE_TOTAL: Window(Count("pk"))})
     with filterset.planned():
-        try:
-            page = keyset.paginate(
-                listed, ordering=ordering, filters=bound, cursor=cursor, limit=limit
-            )
-        except keyset.CursorError:
-            errors.append(_("That page link has expired; showing the first page."))
-            page = keyset.paginate(
-                listed, ordering=ordering, filters=bound, cursor=None, limit=limit
-            )
         if counted:
-            count = _page_total(page.items)
+            page, count = _counted_first_page(entity, user, qs, column_keys, ordering, bound, limit)
         else:
+            try:
+                page = keyset.paginate(
+                    listed, ordering=ordering, filters=bound, cursor=cursor, limit=limit
+                )
+            except keyset.CursorError:
+                errors.append(_("That page link has expired; showing the first page."))
+                page = keyset.paginate(
+                    listed, ordering=ordering, filters=bound, cursor=None, limit=limit
+                )
             count = _count(filterset, qs, known=not field_errors)
     return ListPage(
         entity=entity,
@@ -143,18 +141,30 @@ def _counts_with_page(listed, ordering, limit: int) -> bool:
     return search.lists_every_match(page)
 
 
-def _page_total(items: list) -> CappedCount:
-    """The count the page's rows carry (`COUNT(*) OVER ()`), exact: capped for display
-    like any other, with the exact number as the estimate beyond the cap."""
-    total = 0
-    for item in items:  # values (a dict) or a model instance, as the entity reads them
-        if isinstance(item, dict):
-            total = item.pop(PAGE_TOTAL)
-        else:
-            total = item.__dict__.pop(PAGE_TOTAL)
+def _counted_first_page(entity, user, qs, column_keys, ordering, bound, limit: int):
+    """A first page that reads every match anyway (`_counts_with_page`): the matches'
+    ids in order and their number (`COUNT(*) OVER ()`) from one statement, then the
+    columns shown for the page's rows alone.
+
+    Sorting the matches with every shown column, the company and owner joined to each,
+    cost as much again as sorting their ids: 10.6 against 6.4 ms for 2,541 matches of
+    "amo" at 1M people on SQLite (decision 0052). The second statement reads 50 rows by
+    primary key, through `restrict()` like every read."""
+    ordered = qs.annotate(**{PAGE_TOTAL: Window(Count("pk"))}).values("pk", PAGE_TOTAL)
+    page = keyset.paginate(ordered, ordering=ordering, filters=bound, cursor=None, limit=limit)
+    ids = [item["pk"] for item in page.items]
+    total = page.items[0][PAGE_TOTAL] if page.items else 0
+    shown = entity.model.objects.restrict(user, "view").filter(pk__in=ids)
+    rows = {_row_pk(row): row for row in entity.list_page_queryset(shown, column_keys)}
+    page.items = [rows[pk] for pk in ids if pk in rows]
     if total > COUNT_CAP:
-        return CappedCount(COUNT_CAP, True, total)
-    return CappedCount(total, False)
+        return page, CappedCount(COUNT_CAP, True, total)
+    return page, CappedCount(total, False)
+
+
+def _row_pk(row) -> Any:
+    """A row as the entity reads it for a page: values (a dict) or a model instance."""
+    return row["id"] if isinstance(row, dict) else row.pk
 
 
 def _count(filterset, qs, *, known: bool) -> CappedCount:

@@ -242,6 +242,32 @@ def test_a_first_page_that_lists_the_matches_counts_them_as_it_reads_them(
     assert (empty.rows, empty.count.value, empty.count.capped) == ([], 0, False)
 
 
+def test_a_counted_first_page_sorts_ids_and_reads_the_columns_of_its_own_rows(
+    people, alice, carol, few
+):
+    """Decision 0052: the statement that sorts and counts every match selects ids alone,
+    with no company or owner joined; the shown columns come from a second statement
+    that reads the page's rows by id, in the user's scope."""
+    acme = CompanyFactory(actor=alice, name="Acme Ovations")
+    Person.objects.filter(pk__in=_expected(alice, "ova", "name")[:3]).update(company=acme)
+    for user in (alice, carol):
+        sqls, page = _list(user, {"q": "ova", "ordering": "-created_at"})
+        expected = _expected(user, "ova", "-created_at")
+        assert [row.pk for row in page.rows] == expected
+        assert page.count.value == len(expected)
+        (counted,) = [s for s in sqls if "OVER ()" in s]
+        assert "contacts_company" not in counted and "accounts_user" not in counted
+        (shown,) = [s for s in sqls if "OVER ()" not in s and "contacts_company" in s]
+        assert LISTED not in shown and "= ANY(" not in shown  # by id, not matched again
+        assert f'"contacts_person"."team_id" IN ({user.primary_team_id})' in shown
+        people_by_pk = Person.objects.select_related("owner", "company").in_bulk(expected)
+        for row in page.rows:
+            person = people_by_pk[row.pk]
+            assert row.company == (person.company.name if person.company else "")
+            assert row.owner == (person.owner.get_full_name() or person.owner.username)
+    assert {row.company for row in _list(alice, {"q": "ova"})[1].rows} == {"", "Acme Ovations"}
+
+
 @pytest.mark.parametrize("cost", [1e9, 1e-9], ids=["listed", "walked"])
 def test_the_company_list_counts_its_matches_either_way(
     alice, cost, monkeypatch, django_capture_on_commit_callbacks
