@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
 
 from rapport.settings.env import data_dir, env_int, env_list, env_str, secret_key
 
@@ -88,12 +87,7 @@ def sqlite_mmap_bytes() -> int:
     p95 35 → 26 ms with the map (decision 0052). The pages are the operating system's
     file cache either way; mapped, they also count in the process's RSS. SQLite caps the
     map at its build's limit (2 GB in the usual builds); 0 turns it off."""
-    megabytes = env_int("RAPPORT_SQLITE_MMAP_MB", 2048)
-    if megabytes < 0:
-        raise ImproperlyConfigured(
-            f"RAPPORT_SQLITE_MMAP_MB must be 0 or more megabytes, not {megabytes}"
-        )
-    return megabytes * 1024 * 1024
+    return env_int("RAPPORT_SQLITE_MMAP_MB", 2048, minimum=0) * 1024 * 1024
 
 
 def database_config(url: str) -> dict:
