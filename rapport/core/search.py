@@ -86,7 +86,7 @@ def _national_form(token: str) -> str:
         return ""
     if _cannot_be_valid(token):
         return ""
-    parsed = phones.reparsed(token)
+    parsed = phones.from_e164("+" + token)
     if parsed is None:
         try:
             parsed = phonenumbers.parse("+" + token, None)

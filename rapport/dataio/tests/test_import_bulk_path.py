@@ -57,7 +57,7 @@ def _created_ids(job) -> list[int]:
 
 def _forget_parses() -> None:
     """Empty the per-process memos, so each path parses and folds on its own."""
-    phones._PARSED.clear()
+    phones.pretty.cache_clear()
     search._national_form.cache_clear()
 
 
