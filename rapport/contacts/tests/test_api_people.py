@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from rapport.contacts.models import Person
@@ -273,3 +275,50 @@ def test_audit_endpoint_hides_personal_values(alice, erin):
     assert theirs.json()["items"][0]["changes"]["birthday"] == ["1970-01-01", "1971-01-01"]
     bad = api(alice).get("/audit", {"object_type": "spaceship", "object_id": 1})
     assert is_problem(bad, 400) and fields_of(bad) == ["object_type"]
+
+
+def _answer_read_afresh(entity, pk: int, user) -> dict:
+    """The detail answer as the ORM's own queryset (with its four prefetches) gives it."""
+    from rapport.core.api.crud import json_response
+
+    obj = entity.detail_queryset(entity.model.objects.all()).get(pk=pk)
+    return json.loads(json_response(entity.serialize(obj, user)).content)
+
+
+def test_a_record_read_by_id_answers_as_the_full_read_in_two_statements(alice, bob, carol, erin):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from rapport.contacts.entities import CompanyEntity, PersonEntity
+    from rapport.testing.factories import CompanyFactory
+
+    company = CompanyFactory(actor=alice, phones=[{"number": "+380441112233"}], tags=["b2b"])
+    people = [
+        PersonFactory(
+            actor=erin,
+            company=company,
+            emails=[{"address": f"p{i}@example.com"}, {"address": f"q{i}@example.org"}],
+            phones=[{"number": f"+38067123450{i}", "label": "mobile"}, {"number": "+48501234567"}],
+            tags=["vip", f"t{i}"],
+            groups=["Friends", "Business"],
+            birthday="1990-05-01",
+        )
+        for i in range(2)
+    ]
+    bare = PersonFactory(actor=alice, emails=[])
+    for user in (alice, bob, erin):
+        for person in [*people, bare]:
+            with CaptureQueriesContext(connection) as seen:
+                answer = api(user).get(f"/people/{person.pk}")
+            assert answer.status_code == 200
+            assert answer.json() == _answer_read_afresh(PersonEntity, person.pk, user)
+            record_reads = [q for q in seen.captured_queries if "contacts_" in q["sql"]]
+            assert len(record_reads) == 2, [q["sql"][:80] for q in record_reads]
+        company_answer = api(user).get(f"/companies/{company.pk}").json()
+        assert company_answer == _answer_read_afresh(CompanyEntity, company.pk, user)
+    assert "birthday" in api(erin).get(f"/people/{people[0].pk}").json()
+    assert "birthday" not in api(alice).get(f"/people/{people[0].pk}").json()
+    # A plan compiled for one scope is never another's: the outsider still gets 404.
+    assert is_problem(api(carol).get(f"/people/{people[0].pk}"), 404)
+    assert is_problem(api(carol).get(f"/companies/{company.pk}"), 404)
+    assert is_problem(api(alice).get("/people/999999"), 404)
