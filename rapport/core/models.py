@@ -4,6 +4,9 @@ custom fields, idempotency records and the scheduler lease."""
 from __future__ import annotations
 
 import contextlib
+import datetime
+import decimal
+import uuid
 from collections.abc import Iterator
 
 from django.conf import settings
@@ -278,6 +281,24 @@ class PeriodicRun(models.Model):
 
 _TEXT = (str, type(None))
 _INTEGER = (int, type(None))
+# Values that cannot change in place: one equal to the value read is the value read.
+_IMMUTABLE = frozenset(
+    {
+        str,
+        int,
+        bool,
+        float,
+        type(None),
+        decimal.Decimal,
+        datetime.date,
+        datetime.datetime,
+        datetime.time,
+        datetime.timedelta,
+        uuid.UUID,
+        bytes,
+    }
+)
+_CHANGED = object()  # stands in `state()` for a value that may change in place (always written)
 # Values each kind of column sends to the driver unchanged (what `get_db_prep_save` would
 # return for them on every engine).
 PLAIN_TYPES = {
@@ -332,8 +353,9 @@ class RowStatements:
             if connection.features.can_return_rows_from_bulk_insert
             else ""
         )
-        sets = ", ".join(f"{quote(f.column)} = %s" for f in self.fields)
-        self.update_sql = f"UPDATE {table} SET {sets} WHERE {quote(self.pk.column)} = %s"  # noqa: S608  # nosec B608
+        self.table = table
+        self.update_sql = self._update_sql(tuple(range(len(self.fields))))
+        self.updates: dict[tuple[int, ...], str] = {}
         self.read_sql: dict[tuple[bool, bool], str] = {}
         self.converters: dict = {}
         self.attnames: list[str] = []
@@ -372,17 +394,23 @@ class RowStatements:
             statements = cache[model] = cls(model, connection)
         return statements
 
-    def _values(self, obj, add: bool) -> list:
+    def _values(self, obj, add: bool, saved: list | None = None) -> list:
+        """The driver's values of every column; `saved`, when given, receives the
+        values `pre_save` gave (what the instance holds once saved)."""
         connection = self.connection
         values = []
         for field, plain in zip(self.fields, self.plain, strict=True):
             if plain:  # `pre_save` is the attribute; text, ints, bools go to the driver as is
                 value = getattr(obj, field.attname)
+                if saved is not None:
+                    saved.append(value)
                 if type(value) in plain:
                     values.append(value)
                     continue
             else:
                 value = field.pre_save(obj, add)
+                if saved is not None:
+                    saved.append(value)
             values.append(field.get_db_prep_save(value, connection))
         return values
 
@@ -417,14 +445,49 @@ class RowStatements:
                 obj._state.adding = False
                 obj._state.db = self.connection.alias
 
-    def update(self, obj) -> None:
-        """UPDATE every column of a saved instance (what `save()` writes). The row count
-        is checked when known: inside `batched_statements` it is not yet (the callers lock
-        the row first)."""
-        params = self._values(obj, False)
+    def _update_sql(self, positions: tuple[int, ...]) -> str:
+        quote = self.connection.ops.quote_name
+        sets = ", ".join(f"{quote(self.fields[i].column)} = %s" for i in positions)
+        # Identifiers come from model metadata; every value is a query parameter.
+        return f"UPDATE {self.table} SET {sets} WHERE {quote(self.pk.column)} = %s"  # noqa: S608  # nosec B608
+
+    def state(self, obj) -> list:
+        """The column values of `obj` as it stands (read under a lock), for
+        `update(obj, since=...)`; a value that can change in place (a dict, a list, a
+        file) is not kept, and is always written."""
+        values = []
+        for field in self.fields:
+            value = getattr(obj, field.attname)
+            values.append(value if type(value) in _IMMUTABLE else _CHANGED)
+        return values
+
+    def update(self, obj, *, since: list | None = None) -> None:
+        """UPDATE a saved instance. Without `since`, every column (what `save()`
+        writes); with it (`state(obj)` taken when the row was read under a lock), only
+        the columns whose value differs, so that the indexes of unchanged columns are
+        left alone: SQLite rewrites the entry of every index whose column an UPDATE
+        sets, equal or not. The row count is checked when known: inside
+        `batched_statements` it is not yet (the callers lock the row first)."""
+        saved: list | None = None if since is None else []
+        params = self._values(obj, False, saved)
+        sql = self.update_sql
+        if since is not None:
+            positions = tuple(
+                i
+                for i, (new, old) in enumerate(zip(saved, since, strict=True))
+                if old is _CHANGED or not _same(new, old)
+            )
+            if not positions:
+                return
+            sql = self.updates.get(positions)
+            if sql is None:
+                if len(self.updates) >= 256:  # kinds of change a model sees: few
+                    self.updates.clear()
+                sql = self.updates[positions] = self._update_sql(positions)
+            params = [params[i] for i in positions]
         params.append(self.pk.get_db_prep_value(obj.pk, self.connection))
         with self.connection.cursor() as cursor:
-            cursor.execute(self.update_sql, params)
+            cursor.execute(sql, params)
             if cursor.rowcount not in (1, -1):
                 raise self.model.DoesNotExist(f"no row {obj.pk} to update")
 
@@ -444,6 +507,11 @@ class RowStatements:
                 value = converter(value, expression, connection)
             values[position] = value
         return self.model.from_db(connection.alias, self.attnames, values)
+
+
+def _same(value, old) -> bool:
+    """Whether `value` is the value read (`old`): of the same type and equal."""
+    return type(value) is type(old) and value == old
 
 
 @contextlib.contextmanager

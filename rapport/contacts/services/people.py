@@ -356,6 +356,7 @@ def person_update(
 ) -> Person:
     """Change a person (merge-patch); a stale version raises ConflictError."""
     person = lock_for_update(Person, person.pk)
+    read = RowStatements.of(Person).state(person)
     require(actor, "change", person)
     _prefetch_children(person)
     check_version(person, expected_version)
@@ -377,7 +378,7 @@ def person_update(
             person._written_relations = person.__dict__.pop("_prefetched_objects_cache", {})
             return person
         stamp(person, actor=actor, creating=False)
-        RowStatements.of(Person).update(person)
+        RowStatements.of(Person).update(person, since=read)
         audit.record(audit.Action.UPDATE, actor=actor, obj=person, changes=changes, keep_id=False)
         _index(person)
     return person

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -110,6 +111,67 @@ def test_update_writes_every_column_as_save_would(erin):
     assert stored["updated_at"] == updated.updated_at
     assert stored["created_at"] == person.created_at  # written back unchanged
     assert stored["first_name"] == "Łukasz" and stored["sort_key"] == person.sort_key
+
+
+def _set_columns(queries) -> set[str]:
+    """The columns the UPDATE of contacts_person among `queries` sets."""
+    (update,) = [q["sql"] for q in queries if q["sql"].startswith('UPDATE "contacts_person"')]
+    return set(re.findall(r'"(\w+)" = ', update.split(" SET ", 1)[1].rsplit(" WHERE ", 1)[0]))
+
+
+@pytest.mark.parametrize(
+    ("patch", "written", "kept"),
+    [
+        ({"source": "expo"}, {"source"}, {"first_name", "sort_key", "owner_id", "created_at"}),
+        ({"last_name": "Nowak"}, {"last_name", "sort_key"}, {"first_name", "source"}),
+        (
+            {"emails": [{"address": "new@example.com"}]},
+            {"primary_email"},
+            {"last_name", "sort_key", "primary_phone"},
+        ),
+        ({"birthday": datetime.date(1991, 1, 2)}, {"birthday"}, {"gender", "sort_key"}),
+        ({"tags": ["vip"], "notes": "seen"}, {"notes"}, {"first_name", "primary_email"}),
+    ],
+)
+def test_an_update_sets_the_columns_it_changes_and_stores_the_whole_record(
+    erin, alice, patch, written, kept
+):
+    person = person_create(actor=erin, data=_full_body(3))
+    with CaptureQueriesContext(connection) as seen:
+        updated = person_update(actor=erin, person=person, data=patch)
+    columns = _set_columns(seen.captured_queries)
+    always = {"updated_at", "version"}
+    assert written | always <= columns
+    assert not kept & columns, kept & columns
+    # Whatever was not set is what the record holds: the row is the instance returned.
+    stored = _orm_values(person.pk)
+    for name, value in stored.items():
+        if name != "photo":
+            assert getattr(updated, name) == value, name
+    assert stored["version"] == 2
+
+
+def test_an_update_without_its_read_state_sets_every_column(erin):
+    person = person_create(actor=erin, data=_full_body(4))
+    statements = RowStatements.of(Person)
+    locked = lock_for_update(Person, person.pk)
+    locked.source = "by hand"
+    with CaptureQueriesContext(connection) as seen:
+        statements.update(locked)
+    assert _set_columns(seen.captured_queries) == {
+        f.column for f in Person._meta.concrete_fields if not f.primary_key
+    }
+    read = statements.state(locked)
+    mutable = {"addresses", "websites", "social_profiles", "custom_fields", "photo"}
+    with CaptureQueriesContext(connection) as seen:
+        statements.update(locked, since=read)  # only what may have changed in place
+    assert _set_columns(seen.captured_queries) == mutable
+    locked.addresses.append({"city": "Lviv"})
+    with CaptureQueriesContext(connection) as seen:
+        statements.update(locked, since=read)
+    assert _set_columns(seen.captured_queries) >= {"addresses"}
+    assert "first_name" not in _set_columns(seen.captured_queries)
+    assert Person.objects.get(pk=person.pk).addresses[-1] == {"city": "Lviv"}
 
 
 def test_lock_for_update_reads_trash_too_and_refuses_a_missing_id(alice):
