@@ -22,6 +22,7 @@ from rapport.contacts.services.cleaning import (
 )
 from rapport.core import audit, customfields, phones
 from rapport.core.matching import company_match_key
+from rapport.core.models import RowStatements
 from rapport.core.services import (
     apply_ownership,
     check_version,
@@ -150,6 +151,7 @@ def company_update(
     *, actor, company: Company, data: Mapping[str, Any], expected_version: int | None = None
 ) -> Company:
     company = lock_for_update(Company, company.pk)
+    read = RowStatements.of(Company).state(company)
     require(actor, "change", company)
     check_version(company, expected_version)
     before = company_snapshot(company)
@@ -162,7 +164,7 @@ def company_update(
     if not changes:
         return company
     stamp(company, actor=actor, creating=False)
-    company.save()
+    RowStatements.of(Company).update(company, since=read)  # the columns that changed
     audit.record(audit.Action.UPDATE, actor=actor, obj=company, changes=changes)
     reindex_on_commit(company)
     if {"name"} & set(changes):

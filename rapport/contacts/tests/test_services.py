@@ -181,3 +181,28 @@ def test_sort_key_is_folded_across_scripts(alice):
         actor=alice, data={"first_name": "Олександр", "last_name": "Шевченко"}
     )
     assert person.sort_key == "shevchenko oleksandr"
+
+
+def test_a_company_update_sets_the_columns_it_changes_and_stores_the_whole_record(alice):
+    import re
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    company = services.company_create(
+        actor=alice,
+        data={"name": "Acme", "industry": "Tools", "domains": ["acme.example"], "size": "10-49"},
+    )
+    with CaptureQueriesContext(connection) as seen:
+        updated = services.company_update(
+            actor=alice, company=company, data={"industry": "Hardware", "legal_name": "Acme Ltd"}
+        )
+    (update,) = [q["sql"] for q in seen.captured_queries if q["sql"].startswith("UPDATE")]
+    columns = set(re.findall(r'"(\w+)" = ', update.split(" SET ", 1)[1].rsplit(" WHERE ", 1)[0]))
+    assert {"industry", "legal_name", "updated_at", "version"} <= columns
+    assert not {"name", "sort_key", "owner_id", "team_id", "created_at", "size"} & columns
+    stored = Company.objects.get(pk=company.pk)
+    for field in Company._meta.concrete_fields:
+        assert getattr(stored, field.attname) == getattr(updated, field.attname), field.name
+    assert (stored.industry, stored.legal_name, stored.version) == ("Hardware", "Acme Ltd", 2)
+    assert stored.name == "Acme" and stored.domains == ["acme.example"]
