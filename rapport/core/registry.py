@@ -81,6 +81,28 @@ class Entity:
         (default: nothing)."""
 
     @classmethod
+    def shown_record(cls, user, pk: int, *, trashed: bool = False):
+        """The record `user` may view with what its page and the API's answer show, or
+        None: `restrict(user, "view")` (the trash too when `trashed`, never a merged
+        record) with `detail_page_queryset`, compiled once per scope (`prepared.fetch`,
+        keyed on the scope filter itself), then `detail_page_prefetch`. Its related rows
+        may be partial model rows: for display only, never for a write."""
+        from rapport.core import permissions, prepared
+
+        manager = cls.model.all_objects if trashed else cls.model.objects
+        scope = permissions.scope_q(user, cls.key, "view")
+
+        def build(mark):
+            visible = manager.restrict(user, "view").filter(merged_into__isnull=True, pk=mark)
+            return cls.detail_page_queryset(visible)
+
+        found = prepared.fetch(cls.model, ("shown", cls, trashed, scope), build, int(pk))
+        if not found:
+            return None
+        cls.detail_page_prefetch(found[0])
+        return found[0]
+
+    @classmethod
     def api_list_queryset(cls, qs: QuerySet) -> QuerySet:
         """What an API list page reads (default: the detail query, serialised per row)."""
         return cls.detail_queryset(qs)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime
 import io
-import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -22,6 +21,7 @@ from rapport.core import search
 from rapport.core.api.testing import ApiClient, clear_throttle, fields_of, is_problem
 from rapport.core.models import AuditEvent, RowStatements, Tag
 from rapport.core.services import lock_for_update, tags_from_names
+from rapport.testing import set_columns
 
 pytestmark = pytest.mark.django_db
 
@@ -114,9 +114,7 @@ def test_update_writes_every_column_as_save_would(erin):
 
 
 def _set_columns(queries) -> set[str]:
-    """The columns the UPDATE of contacts_person among `queries` sets."""
-    (update,) = [q["sql"] for q in queries if q["sql"].startswith('UPDATE "contacts_person"')]
-    return set(re.findall(r'"(\w+)" = ', update.split(" SET ", 1)[1].rsplit(" WHERE ", 1)[0]))
+    return set_columns(queries, "contacts_person")
 
 
 @pytest.mark.parametrize(

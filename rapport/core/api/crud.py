@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from ninja import Router
 from pydantic import BaseModel
 
-from rapport.core import permissions, prepared
+from rapport.core import permissions
 from rapport.core import services as core_services
 from rapport.core.api.body import read_body
 from rapport.core.api.idempotency import idempotent
@@ -222,25 +222,14 @@ def entity_router(spec: ApiSpec, api) -> Router:
 
     def visible(request, pk: int, *, detail: bool = True):
         """The record if visible (404 otherwise). `detail=True` (GET) reads what the
-        answer shows as the record page does: the restricted queryset compiled once per
-        scope (`prepared.fetch`) and the related rows `detail_page_prefetch` fills.
+        answer shows as the record page does (`Entity.shown_record`).
         `detail=False` reads only its row, for writes whose service re-reads it under a
         lock anyway: by id, with a statement compiled once, and judged by
         `permissions.allows`, the Python twin of `restrict()` (tests prove they agree)."""
         if pk > MAX_ID:
             raise _not_found()
         if detail:
-            user = request.auth
-            scope = permissions.scope_q(user, entity.key, "view")
-
-            def build(mark):
-                restricted = model.objects.restrict(user, "view").filter(pk=mark)
-                return entity.detail_page_queryset(restricted)
-
-            found = prepared.fetch(model, ("api", entity, scope), build, pk)
-            obj = found[0] if found else None
-            if obj is not None:
-                entity.detail_page_prefetch(obj)
+            obj = entity.shown_record(request.auth, pk)
         elif not by_row:
             obj = model.objects.restrict(request.auth, "view").filter(pk=pk).first()
         else:

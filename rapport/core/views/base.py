@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 
-from rapport.core import permissions, prepared
+from rapport.core import permissions
 from rapport.core.registry import Entity
 from rapport.core.services import merged_survivor_id
 
@@ -62,21 +62,12 @@ class KitView(LoginRequiredMixin, View):
             raise
 
     def _page_record(self, pk: int, *, trashed: bool):
-        """The record page's read: the same restricted queryset, compiled once per scope
-        (`prepared.fetch`, keyed on the scope filter itself)."""
-        entity = self.entity
-        scope = permissions.scope_q(self.request.user, entity.model.entity_key(), "view")
-
-        def build(mark):
-            qs = self.visible(trashed=trashed).filter(merged_into__isnull=True, pk=mark)
-            return entity.detail_page_queryset(qs)
-
-        found = prepared.fetch(entity.model, ("page", entity, trashed, scope), build, int(pk))
-        if not found:
+        """The record page's read (`Entity.shown_record`, which the API's GET shares)."""
+        found = self.entity.shown_record(self.request.user, pk, trashed=trashed)
+        if found is None:
             self.follow_merge(pk)
             raise Http404
-        entity.detail_page_prefetch(found[0])
-        return found[0]
+        return found
 
     def follow_merge(self, pk: int) -> None:
         """Old links of a merged record (GET only) lead to the survivor, if visible."""
